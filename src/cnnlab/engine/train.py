@@ -1,0 +1,302 @@
+"""The training loop: read it top to bottom.
+
+    data (uint8 tensors on the device) -> model -> for each epoch: shuffled batches, augmentation on the device,
+    forward under bf16 autocast (CUDA), backward, step -> validation picks best.pt -> test metrics of best.pt.
+
+The loop knows nothing about which dataset it trains on: `cnnlab.data` hands it tensors and class names.
+A run folder holds everything (see DESIGN.md); `last.pt` is written at the end of every epoch and every
+`checkpoint_steps` steps inside one, so a killed run continues with `--resume` where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from cnnlab import data as datasets
+from cnnlab.data import augment
+from cnnlab.data.tensors import TensorData, batch_indices, limit, stratified_split, to_float
+from cnnlab.engine import distributed
+from cnnlab.engine.checkpoint import atomic_torch_save, atomic_write_json, load_checkpoint
+from cnnlab.engine.config import RESUME_KEYS, TrainConfig, save_config
+from cnnlab.engine.evaluate import autocast, evaluate
+from cnnlab.engine.logging import TensorBoard, log, progress, write_history
+from cnnlab.engine.metrics import classification_metrics
+from cnnlab.errors import RunError, UsageError
+from cnnlab.models import registry
+from cnnlab.models.common import count_params
+
+
+def load_splits(cfg: TrainConfig) -> tuple[TensorData, TensorData, TensorData]:
+    """(train, val, test): val is a stratified slice of train; the test split is never used to pick anything."""
+    ds = datasets.get(cfg.dataset)
+    full = limit(ds.load(cfg.data, "train", cache=cfg.cache_dir, download_missing=cfg.download), cfg.limit_train, cfg.seed)
+    tr, va = stratified_split(full.labels, cfg.val_fraction, cfg.seed)
+    test = limit(ds.load(cfg.data, "test", cache=cfg.cache_dir), cfg.limit_test, cfg.seed)
+    return full.subset(tr), full.subset(va), test
+
+
+def make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """Weight decay (L2) on weights only, not on biases and batch-norm parameters."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
+    raise UsageError(f"--optimizer must be adamw or sgd, not {cfg.optimizer!r}")
+
+
+def make_schedule(cfg: TrainConfig, opt, steps_per_epoch: int):
+    """'cosine': linear warm-up then cosine decay, stepped every batch; 'plateau': halve on a flat val accuracy."""
+    if cfg.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=3)
+    if cfg.schedule == "none":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    if cfg.schedule != "cosine":
+        raise UsageError(f"--schedule must be cosine, plateau or none, not {cfg.schedule!r}")
+    total = max(1, cfg.epochs * steps_per_epoch)
+    warm = max(1, int(cfg.warmup_epochs * steps_per_epoch))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def class_weights(cfg: TrainConfig, train: TensorData, device) -> torch.Tensor | None:
+    if cfg.class_weights == "none":
+        return None
+    if cfg.class_weights != "balanced":
+        raise UsageError(f"--class-weights must be none or balanced, not {cfg.class_weights!r}")
+    counts = torch.bincount(train.labels.cpu(), minlength=len(train.classes)).float().clamp(min=1)
+    return (counts.sum() / (len(counts) * counts)).to(device)
+
+
+class StopRequest:
+    """SIGINT/SIGTERM set a flag; the loop saves last.pt at the next batch and stops, ready for --resume."""
+
+    def __init__(self):
+        self.requested = False
+        try:
+            for s in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(s, self._handle)
+        except ValueError:  # not the main thread
+            pass
+
+    def _handle(self, *_):
+        self.requested = True
+
+
+def prepare_run_folder(cfg: TrainConfig, out: Path) -> dict | None:
+    """The state to resume from (or None). Refuses to overwrite a run unless --resume is given."""
+    last = out / "last.pt"
+    if not cfg.resume:
+        if any((out / f).exists() for f in ("last.pt", "best.pt", "history.csv", "metrics.json")):
+            raise UsageError(f"--out {out} already holds a run; pass --resume to continue it, or choose another --out")
+        return None
+    if not last.exists():
+        log(f"--resume: {last} does not exist yet, starting a new run", cfg.quiet)
+        return None
+    state = torch.load(last, map_location="cpu", weights_only=False)
+    old = state["config"]
+    changed = [k for k in RESUME_KEYS if old.get(k) != getattr(cfg, k)]
+    if changed:
+        raise UsageError(f"--resume: {last} was made with other settings ({', '.join(f'{k}={old.get(k)!r}' for k in changed)}); "
+                         "use the same options, or another --out for a new run")
+    return state
+
+
+def train(cfg: TrainConfig) -> dict:
+    d = distributed.setup(cfg.device)
+    out = Path(cfg.out)
+    state = prepare_run_folder(cfg, out)
+    quiet = cfg.quiet or not d.is_main
+    dev, cuda = d.device, d.device.type == "cuda"
+
+    # Data: decoded once (cached on disk), then kept whole on the training device.
+    train_set, val_set, test_set = load_splits(cfg)
+    classes, shape = train_set.classes, train_set.input_shape
+    log(f"data: {len(train_set)} train, {len(val_set)} val (from train), {len(test_set)} test, "
+        f"{len(classes)} classes, shape {shape}, device {dev}, {d.world} process(es)", quiet)
+    train_dev = train_set.to(dev)
+
+    # Model, optimiser, schedule.
+    ds = datasets.get(cfg.dataset)
+    model_kwargs = registry.resolve(cfg.model, len(classes), shape, cfg.param_budget, mean=ds.MEAN, std=ds.STD,
+                                    **cfg.model_kwargs)
+    torch.manual_seed(cfg.seed)
+    model = registry.build(cfg.model, len(classes), shape, **model_kwargs).to(dev)
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+    net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
+    opt = make_optimizer(cfg, model)
+    steps_per_epoch = len(batch_indices(len(train_set), cfg.batch_size, True, cfg.seed, 0, d.rank, d.world))
+    sched = make_schedule(cfg, opt, steps_per_epoch)
+    weights = class_weights(cfg, train_set, dev)
+    params_total, params_trainable = count_params(model), count_params(model, trainable_only=True)
+    log(f"model: {cfg.model} {model_kwargs_for_log(model_kwargs)} - {params_total:,} parameters", quiet)
+
+    epoch, step0, global_step, history = 0, 0, 0, []
+    best = {"val_acc": -1.0, "epoch": 0}
+    stats = torch.zeros(3, dtype=torch.float64, device=dev)  # loss sum, correct, seen (this epoch, this rank)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        epoch, step0, global_step = state["epoch"], state["step"], state["global_step"]
+        history, best = state["history"], state["best"]
+        stats = state["stats"].to(dev)
+        torch.set_rng_state(state["rng"]["torch"])
+        if cuda and state["rng"].get("cuda") is not None:
+            torch.cuda.set_rng_state(state["rng"]["cuda"])
+        log(f"resumed from {out / 'last.pt'}: epoch {epoch + 1}, step {step0}", quiet)
+    else:
+        torch.manual_seed(cfg.seed + 1 + d.rank)  # dropout streams differ per rank
+
+    if d.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, out / "config.json", {"model_kwargs_resolved": model_kwargs, "classes": classes,
+                                               "input_shape": shape, "world_size": d.world,
+                                               "samples": {"train": len(train_set), "val": len(val_set), "test": len(test_set)}})
+        tb = TensorBoard(out / "tb", purge_step=epoch + 1 if state is not None else None)
+    ckpt_meta = {"arch": cfg.model, "num_classes": len(classes), "classes": classes, "input_shape": shape,
+                 "model_kwargs": model_kwargs, "dataset": cfg.dataset, "config": cfg.to_dict()}
+
+    def save_last(epoch_: int, step_: int) -> None:
+        s = distributed.all_reduce_sum(stats.clone(), d) if d.world > 1 else stats
+        if d.is_main:
+            atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                               "epoch": epoch_, "step": step_, "global_step": global_step, "history": history,
+                               "best": best, "stats": s.cpu() / d.world if d.world > 1 else s.cpu(),
+                               "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state() if cuda else None},
+                               "config": cfg.to_dict(), **ckpt_meta}, out / "last.pt")
+
+    stop = StopRequest()
+    train_seconds = sum(r.get("train_seconds", 0.0) for r in history)
+    while epoch < cfg.epochs:
+        # ---- one epoch of training ----
+        net.train()
+        batches = batch_indices(len(train_set), cfg.batch_size, True, cfg.seed, epoch, d.rank, d.world)
+        bar = progress(len(batches), f"epoch {epoch + 1}/{cfg.epochs}", quiet, initial=step0)
+        t0, seen0 = time.perf_counter(), float(stats[2])
+        for step in range(step0, len(batches)):
+            idx = batches[step].to(dev, non_blocking=True)
+            x, y = to_float(train_dev.images[idx], channels_last=cuda), train_dev.labels[idx]
+            g = torch.Generator(device=dev).manual_seed(((cfg.seed * 1_000_003 + epoch) * 1_000_003 + step) * 64 + d.rank)
+            x = augment.apply(x, cfg.augment, g)
+            with autocast(dev):
+                logits = net(x)
+            loss = F.cross_entropy(logits.float(), y, weight=weights, label_smoothing=cfg.label_smoothing)
+            if (not cuda or step % 50 == 0) and not torch.isfinite(loss):
+                raise RunError(f"loss became {float(loss)} at epoch {epoch + 1}, step {step}; lower --lr (now {cfg.lr}) "
+                               f"or check the data. {out / 'last.pt'} holds the last good state")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if cfg.schedule != "plateau":
+                sched.step()
+            global_step += 1
+            stats += torch.stack([loss.detach().double() * len(y), (logits.argmax(1) == y).sum().double(),
+                                  torch.tensor(float(len(y)), dtype=torch.float64, device=dev)])
+            if step % 20 == 0 or step == len(batches) - 1:
+                seen = float(stats[2]) - seen0
+                bar.set_postfix(loss=f"{float(stats[0] / stats[2]):.3f}", acc=f"{float(stats[1] / stats[2]):.3f}",
+                                img_s=f"{seen * d.world / max(1e-9, time.perf_counter() - t0):.0f}", refresh=False)
+            bar.update(1)
+            at_limit = cfg.max_steps is not None and global_step >= cfg.max_steps
+            if at_limit or stop.requested or (step + 1) % cfg.checkpoint_steps == 0:
+                if not torch.isfinite(stats[0]):
+                    raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr}). "
+                                   f"{out / 'last.pt'} holds the last good state")
+                save_last(epoch, step + 1)
+            if stop.requested:
+                bar.close()
+                raise RunError(f"interrupted at epoch {epoch + 1}, step {step + 1}; {out / 'last.pt'} is saved: "
+                               "continue with the same command and --resume")
+            if at_limit:
+                bar.close()
+                log(f"stopped after {global_step} steps (--max-steps); continue with --resume", quiet)
+                distributed.cleanup(d)
+                return {"stopped": True, "global_step": global_step}
+        bar.close()
+        if cuda:
+            torch.cuda.synchronize()
+        epoch_train_seconds = time.perf_counter() - t0
+
+        # ---- end of epoch: gather train stats, evaluate val (selection) and test (curves only) ----
+        total = distributed.all_reduce_sum(stats.clone(), d)
+        if not torch.isfinite(total[0]):
+            raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr}). "
+                           f"{out / 'last.pt'} holds the last good state")
+        val = evaluate(model, val_set, dev, cfg.eval_batch_size)
+        test = evaluate(model, test_set, dev, cfg.eval_batch_size)
+        if cfg.schedule == "plateau":
+            sched.step(val["acc"] if val["acc"] is not None else -float(total[0] / total[2]))
+        train_seconds += epoch_train_seconds
+        row = {"epoch": epoch + 1, "train_loss": float(total[0] / total[2]), "train_acc": float(total[1] / total[2]),
+               "val_loss": val["loss"], "val_acc": val["acc"], "test_loss": test["loss"], "test_acc": test["acc"],
+               "lr": opt.param_groups[0]["lr"], "seconds": round(epoch_train_seconds, 3),
+               "train_seconds": epoch_train_seconds, "images": float(total[2])}
+        history.append(row)
+        # best.pt by validation accuracy (without a validation split: the latest epoch)
+        score = val["acc"] if val["acc"] is not None else float(epoch)
+        improved = score > best["val_acc"]
+        if improved:
+            best = {"val_acc": score, "epoch": epoch + 1}
+        epoch, step0 = epoch + 1, 0
+        stats.zero_()
+        if d.is_main:
+            write_history(out / "history.csv", history)
+            tb.epoch(row)
+            if improved:
+                atomic_torch_save({"model": model.state_dict(), **ckpt_meta, "epoch": epoch, "val_acc": val["acc"]},
+                                  out / "best.pt")
+        save_last(epoch, 0)
+        log(f"epoch {epoch}/{cfg.epochs}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} | "
+            f"val acc {fmt(val['acc'])} | test acc {fmt(test['acc'])} | {epoch_train_seconds:.1f}s "
+            f"({row['images'] / max(epoch_train_seconds, 1e-9):.0f} img/s){' *best*' if improved else ''}", quiet)
+
+    # ---- the best checkpoint on the test split ----
+    metrics = None
+    if d.is_main:
+        tb.close()
+        metrics = final_metrics(out, test_set, dev, cfg, params_total, params_trainable, best["epoch"], history)
+        log(f"best epoch {best['epoch']}: test accuracy {metrics['accuracy']:.4f}, macro precision "
+            f"{metrics['precision_macro']:.4f}, macro recall {metrics['recall_macro']:.4f} -> {out}", cfg.quiet)
+    distributed.barrier(d)
+    distributed.cleanup(d)
+    return metrics or {}
+
+
+def final_metrics(out: Path, test_set: TensorData, dev, cfg: TrainConfig, params_total: int, params_trainable: int,
+                  best_epoch: int, history: list[dict]) -> dict:
+    from cnnlab.engine.checkpoint import build_from_checkpoint
+    from cnnlab.report import plots
+    model = build_from_checkpoint(load_checkpoint(out / "best.pt"), out / "best.pt").to(dev)
+    r = evaluate(model, test_set, dev, cfg.eval_batch_size)
+    train_seconds = sum(h.get("train_seconds", 0.0) for h in history)
+    images = sum(h.get("images", 0.0) for h in history)
+    metrics = {**classification_metrics(r["preds"], r["targets"], test_set.classes), "split": "test",
+               "params_total": params_total, "params_trainable": params_trainable, "best_epoch": best_epoch,
+               "loss": r["loss"], "train_seconds": round(train_seconds, 3),
+               "images_per_second": round(images / train_seconds, 1) if train_seconds else None}
+    atomic_write_json(out / "metrics.json", metrics)
+    plots.curves(history, out / "plots" / "curves.png", title=f"{cfg.dataset} / {cfg.model}")
+    plots.confusion(metrics["confusion_matrix"], metrics["classes"], out / "plots" / "confusion_matrix.png")
+    return metrics
+
+
+def fmt(v) -> str:
+    return "-" if v is None else f"{v:.4f}"
+
+
+def model_kwargs_for_log(kw: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in kw.items() if k not in ("mean", "std"))

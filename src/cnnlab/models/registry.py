@@ -1,0 +1,59 @@
+"""Model names -> constructors. Every constructor takes (num_classes, input_shape, mean, std, **hparams).
+
+`resolve` turns a name and the user's options into the concrete keyword arguments stored in every checkpoint,
+so `build(arch, **kwargs)` rebuilds exactly the trained model without re-running any budget search.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from torch import nn
+
+from cnnlab.errors import UsageError
+from cnnlab.models import budget
+
+# name -> ("module:Class", fixed keyword arguments, the hyper-parameter that a --param-budget sizes)
+MODELS: dict[str, tuple[str, dict, str | None]] = {
+    "mlp": ("cnnlab.models.mlp:MLP", {}, "hidden"),
+    "cnn": ("cnnlab.models.cnn:CNN", {}, "width"),
+    "cnn-factorized": ("cnnlab.models.cnn:CNN", {"factorized": True}, "width"),
+}
+
+
+def register(name: str, target: str, fixed: dict | None = None, sized_by: str | None = None) -> None:
+    MODELS[name] = (target, fixed or {}, sized_by)
+
+
+def _constructor(arch: str):
+    if arch not in MODELS:
+        raise UsageError(f"unknown model {arch!r}; choose one of: {', '.join(sorted(MODELS))}")
+    module, cls = MODELS[arch][0].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def build(arch: str, num_classes: int, input_shape, **kwargs) -> nn.Module:
+    fixed = MODELS[arch][1] if arch in MODELS else {}
+    return _constructor(arch)(num_classes, list(input_shape), **{**fixed, **kwargs})
+
+
+def resolve(arch: str, num_classes: int, input_shape, param_budget: int | None = None, **hparams) -> dict:
+    """The keyword arguments for `build`. An `mlp` without a budget is sized to match the default `cnn`."""
+    _constructor(arch)
+    hparams = {k: v for k, v in hparams.items() if v is not None}
+    sized_by = MODELS[arch][2]
+    if arch == "mlp" and param_budget is None:
+        param_budget = budget_of("cnn", num_classes, input_shape, **{k: v for k, v in hparams.items() if k in ("mean", "std")})
+    if param_budget is not None:
+        if sized_by is None:
+            raise UsageError(f"--param-budget is not supported for model {arch!r}")
+        hparams[sized_by] = budget.fit(lambda s: build(arch, num_classes, input_shape, **{**hparams, sized_by: s}),
+                                       int(param_budget))
+    return hparams
+
+
+def budget_of(arch: str, num_classes: int, input_shape, **hparams) -> int:
+    import torch
+    from cnnlab.models.common import count_params
+    with torch.device("meta"):
+        return count_params(build(arch, num_classes, input_shape, **hparams))

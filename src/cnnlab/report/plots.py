@@ -1,0 +1,86 @@
+"""Figures a person would rather look at than read: curves, confusion matrices, image grids."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def save(fig, path: Path) -> Path:
+    """Save atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def curves(history: list[dict], path: Path, title: str = "") -> Path:
+    """Loss and accuracy per epoch for train, val and test."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    epochs = [int(h["epoch"]) for h in history]
+    for ax, metric in zip(axes, ("loss", "acc")):
+        for split, style in (("train", "-o"), ("val", "--s"), ("test", "-^")):
+            ys = [h.get(f"{split}_{metric}") for h in history]
+            if any(y is not None for y in ys):
+                ax.plot(epochs, [np.nan if y is None else y for y in ys], style, ms=3, label=split)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy" if metric == "acc" else "loss")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def confusion(matrix, classes: list[str], path: Path, normalize: bool = True) -> Path:
+    """Counts (left) and row-normalised recall per true class (right); rows true, columns predicted."""
+    cm = np.asarray(matrix, dtype=float)
+    k = len(classes)
+    size = max(5.0, min(22.0, 0.32 * k + 3))
+    panels = [("counts", cm)]
+    if normalize:
+        panels.append(("row-normalised", cm / np.maximum(cm.sum(1, keepdims=True), 1)))
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size))
+    axes = np.atleast_1d(axes)
+    for ax, (name, m) in zip(axes, panels):
+        im = ax.imshow(m, cmap="Blues")
+        ax.set_title(name)
+        ax.set_xticks(range(k), classes, rotation=90 if k > 12 else 0, fontsize=8 if k > 20 else 10)
+        ax.set_yticks(range(k), classes, fontsize=8 if k > 20 else 10)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        if k <= 15:
+            for i in range(k):
+                for j in range(k):
+                    v = m[i, j]
+                    ax.text(j, i, f"{v:.2f}" if name != "counts" else f"{int(v)}", ha="center", va="center",
+                            fontsize=8, color="white" if v > m.max() / 2 else "black")
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    return save(fig, path)
+
+
+def image_grid(images, titles: list[str], path: Path, cols: int = 16, cmap: str = "gray", suptitle: str = "") -> Path:
+    """uint8 images [N, C, H, W] in a labelled grid."""
+    images = np.asarray(images)
+    n = len(images)
+    cols = min(cols, n)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.05))
+    axes = np.atleast_1d(axes).ravel()
+    for ax in axes:
+        ax.axis("off")
+    for ax, img, t in zip(axes, images, titles):
+        ax.imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap=cmap if img.shape[0] == 1 else None,
+                  vmin=0, vmax=255)
+        ax.set_title(t, fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return save(fig, path)
