@@ -178,7 +178,7 @@ def register(subparsers) -> None:
 
     p = add("conv1d-backprop", run_conv1d_backprop, "closed-form gradients of the 1D-conv network",
             "z = conv1d(x, k) + b (valid cross-correlation); v_j = max(z_j, z_{j+1}, 0); y_hat = w·v + a; "
-            "L = (y - y_hat)^2 / 2. Prints y_hat, L and every gradient from the hand-derived formulas and checks "
+            "L = (y - y_hat)^2 / 2. Write --x=-1,2,... (with '=') when a list starts with a minus sign. Prints y_hat, L and every gradient from the hand-derived formulas and checks "
             "them against torch autograd (exit 1 on disagreement). Ties: z_j = z_{j+1} sends the gradient to "
             "z_j; a pool whose max is <= 0 passes none (torch's max_pool1d and relu conventions).")
     p.add_argument("--x", default="3,1,2,-1,0.5", help="inputs x1,...,xn (comma-separated)")
@@ -192,7 +192,8 @@ def register(subparsers) -> None:
     p = add("losses", run_losses, "MSE, RMSE, normalized RMSEs, RRMSE and RMSRE",
             "mse, rmse, nrmse_range (rmse/(max-min)), nrmse_mean (rmse/mean), nrmse_std (rmse/population std), "
             "nrmse_iqr (rmse/IQR), rrmse (rmse/mean(y_true)), rmsre (sqrt mean ((y-y_hat)/y)^2). A metric with a "
-            "zero denominator is reported as undefined (null in JSON).")
+            "zero denominator is reported as undefined (null in JSON). Write --y-true=-1,2,3 (with '=') when the "
+            "list starts with a minus sign.")
     p.add_argument("--y-true", required=True, help="true values, comma-separated")
     p.add_argument("--y-pred", required=True, help="predictions, comma-separated, as many as --y-true")
     p.add_argument("--json", action="store_true", help="print JSON")
