@@ -68,6 +68,7 @@ def add_train_options(p: argparse.ArgumentParser, model: bool = True) -> None:
     g.add_argument("--lr", type=float, help="peak learning rate")
     g.add_argument("--weight-decay", type=float, help="L2 regularisation (weight decay on weights, not biases/BN)")
     g.add_argument("--dropout", type=float, help="dropout probability of the model's dropout layers")
+    g.add_argument("--width", type=int, help="channel width of the CNN models (first stage's channels)")
     g.add_argument("--optimizer", choices=["adamw", "sgd"], help="optimiser (sgd uses Nesterov momentum 0.9)")
     g.add_argument("--schedule", choices=["cosine", "plateau", "none"], help="learning-rate schedule")
     g.add_argument("--label-smoothing", type=float, help="label smoothing of the cross-entropy")
@@ -103,6 +104,8 @@ def config_from_args(args, dataset: str, **overrides):
     d["model_kwargs"] = dict(d.get("model_kwargs") or {})
     if getattr(args, "dropout", None) is not None:
         d["model_kwargs"]["dropout"] = args.dropout
+    if getattr(args, "width", None) is not None:
+        d["model_kwargs"]["width"] = args.width
     if getattr(args, "no_augment", False):
         d["augment"] = {}
     for k in ("download", "resume", "quiet"):

@@ -22,9 +22,8 @@ def predict_logits(model, images: torch.Tensor, device: torch.device, batch_size
     """Logits (float32, on the CPU) for uint8 images [N, C, H, W]."""
     model.eval()
     out = []
-    cl = device.type == "cuda"
     for i in range(0, len(images), batch_size):
-        x = to_float(images[i:i + batch_size].to(device, non_blocking=True), channels_last=cl)
+        x = to_float(images[i:i + batch_size].to(device, non_blocking=True), channels_last=True)
         with autocast(device):
             out.append(model(x).float().cpu())
     return torch.cat(out) if out else torch.empty(0)

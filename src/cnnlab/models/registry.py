@@ -18,6 +18,7 @@ MODELS: dict[str, tuple[str, dict, str | None]] = {
     "mlp": ("cnnlab.models.mlp:MLP", {}, "hidden"),
     "cnn": ("cnnlab.models.cnn:CNN", {}, "width"),
     "cnn-factorized": ("cnnlab.models.cnn:CNN", {"factorized": True}, "width"),
+    "fer-vgg": ("cnnlab.models.fer:FerNet", {}, "width"),
 }
 
 

@@ -34,6 +34,21 @@ class ConvAutoencoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+def architecture(model: ConvAutoencoder | None = None) -> list[dict]:
+    """Every layer with its output shape [C, H, W] for one 28x28 image and its parameter count."""
+    model = model or ConvAutoencoder()
+    x, rows = torch.zeros(1, 1, 28, 28), []
+    with torch.no_grad():
+        for part in ("encoder", "decoder"):
+            for m in getattr(model, part):
+                x = m(x)
+                extra = (f"({m.in_channels}->{m.out_channels}, {m.kernel_size[0]}x{m.kernel_size[1]}, stride "
+                         f"{m.stride[0]})" if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) else "")
+                rows.append({"part": part, "layer": f"{type(m).__name__}{extra}", "output": list(x.shape[1:]),
+                             "params": sum(p.numel() for p in m.parameters())})
+    return rows
+
+
 def add_noise(x: torch.Tensor, std: float, generator: torch.Generator | None = None) -> torch.Tensor:
     return (x + std * torch.randn(x.shape, generator=generator)).clamp(0, 1)
 

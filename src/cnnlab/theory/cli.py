@@ -132,6 +132,11 @@ def run_autoencoder(args) -> int:
     return 0
 
 
+def conv1d_example() -> dict:
+    from cnnlab.theory.conv1d import EXAMPLE  # pure Python, cheap to import
+    return EXAMPLE
+
+
 def register(subparsers) -> None:
     theory = subparsers.add_parser("theory", formatter_class=Formatter,
                                    help="the theory questions: layer tables, receptive field, output size, "
@@ -181,12 +186,14 @@ def register(subparsers) -> None:
             "L = (y - y_hat)^2 / 2. Write --x=-1,2,... (with '=') when a list starts with a minus sign. Prints y_hat, L and every gradient from the hand-derived formulas and checks "
             "them against torch autograd (exit 1 on disagreement). Ties: z_j = z_{j+1} sends the gradient to "
             "z_j; a pool whose max is <= 0 passes none (torch's max_pool1d and relu conventions).")
-    p.add_argument("--x", default="3,1,2,-1,0.5", help="inputs x1,...,xn (comma-separated)")
-    p.add_argument("--k", default="0.5,-1,0.25", help="kernel taps k1,...,kt")
-    p.add_argument("--b", type=float, default=0.1, help="conv bias b")
-    p.add_argument("--w", default="0.7,-0.3", help="output weights w1,...,w_{n-t} (one per pooled value)")
-    p.add_argument("--a", type=float, default=0.2, help="output bias a")
-    p.add_argument("--y", type=float, default=1.0, help="target y")
+    ex = conv1d_example()
+    csv = lambda v: ",".join(f"{u:g}" for u in v)  # noqa: E731
+    p.add_argument("--x", default=csv(ex["x"]), help="inputs x1,...,xn (comma-separated)")
+    p.add_argument("--k", default=csv(ex["k"]), help="kernel taps k1,...,kt")
+    p.add_argument("--b", type=float, default=ex["b"], help="conv bias b")
+    p.add_argument("--w", default=csv(ex["w"]), help="output weights w1,...,w_{n-t} (one per pooled value)")
+    p.add_argument("--a", type=float, default=ex["a"], help="output bias a")
+    p.add_argument("--y", type=float, default=ex["y"], help="target y")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = add("losses", run_losses, "MSE, RMSE, normalized RMSEs, RRMSE and RMSRE",
@@ -218,6 +225,6 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=int, default=3, help="passes over the training images")
     p.add_argument("--batch-size", type=int, default=64, help="mini-batch size")
     p.add_argument("--noise", type=float, default=0.3, help="std of the Gaussian noise added to the inputs")
-    p.add_argument("--limit-train", type=int, default=5000, help="use at most this many training images")
+    p.add_argument("--limit-train", type=int, default=8000, help="use at most this many training images")
     p.add_argument("--limit-test", type=int, default=1000, help="use at most this many test images")
     p.add_argument("--seed", type=int, default=0, help="random seed")

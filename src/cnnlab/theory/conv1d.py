@@ -23,6 +23,9 @@ from __future__ import annotations
 
 from cnnlab.errors import UsageError
 
+# The worked example of the docs and the CLI's defaults (no ties, and one conv output that gets no gradient).
+EXAMPLE = {"x": [3.0, 1.0, 2.0, -1.0, 0.5], "k": [0.5, -1.0, 0.25], "b": 0.1, "w": [0.7, -0.3], "a": 0.2, "y": 1.0}
+
 
 def conv1d(x: list[float], k: list[float], b: float) -> list[float]:
     t = len(k)
