@@ -1,0 +1,180 @@
+"""Export a trained model to ONNX (checked with ONNX Runtime) or to HDF5 (weights + everything to rebuild it).
+
+Both formats take the same input as every cnnlab model: float images [N, C, H, W] = uint8 pixels / 255; the
+mean/std normalisation is inside the model. ONNX outputs the logits (softmax gives the probabilities).
+
+ONNX uses the TorchScript exporter (`dynamo=False`): it needs no package beyond torch, where the default
+`dynamo=True` exporter also needs `onnxscript`; opset 17 is supported by both on torch 2.11 to 2.14.
+
+HDF5 layout (h5py):
+    /weights/<state-dict key>   one dataset per entry of the model's state_dict
+    attrs: format, format_version, arch, model_kwargs (JSON), classes, num_classes, input_shape, mean, std,
+           preprocessing, dataset
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cnnlab.errors import DataError, RunError
+
+OPSET = 17
+H5_FORMAT = "cnnlab-h5"
+PREPROCESSING = ("input: float32 images [N, C, H, W] = uint8 pixels / 255 (C=1 gray or 3 RGB, resized to H×W); "
+                 "mean/std normalisation is inside the model; output: logits (softmax = probabilities)")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_images(input_shape, n: int = 8, seed: int = 0) -> torch.Tensor:
+    """Float inputs for the equivalence checks: black, white and random uint8 images, divided by 255."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (n, *input_shape), generator=g, dtype=torch.uint8)
+    x[0], x[1] = 0, 255
+    return x.float() / 255
+
+
+@torch.inference_mode()
+def torch_probabilities(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+    return model.eval()(x).float().softmax(1).numpy()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ONNX
+
+def metadata(ckpt: dict) -> dict[str, str]:
+    return {"arch": ckpt["arch"], "classes": json.dumps(list(ckpt["classes"])),
+            "input_shape": json.dumps(list(ckpt["input_shape"])),
+            "model_kwargs": json.dumps(ckpt.get("model_kwargs", {})), "preprocessing": PREPROCESSING,
+            "producer": "cnnlab"}
+
+
+def write_onnx(model: torch.nn.Module, ckpt: dict, path: Path, opset: int = OPSET) -> None:
+    """torch.onnx.export with a dynamic batch axis, then the model's metadata (classes, shape, ...) added."""
+    import onnx
+    model = model.cpu().float().eval()
+    x = check_images(ckpt["input_shape"], 2)
+    with warnings.catch_warnings():  # the TorchScript exporter warns that dynamo=True is the new default
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=opset, input_names=["images"],
+                          output_names=["logits"], dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+    proto = onnx.load(str(path))
+    for k, v in metadata(ckpt).items():
+        proto.metadata_props.add(key=k, value=v)
+    onnx.save(proto, str(path))
+
+
+def onnx_probabilities(path: Path, x: torch.Tensor) -> np.ndarray:
+    import onnxruntime as ort
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    logits = session.run(["logits"], {"images": x.numpy()})[0]
+    return torch.from_numpy(logits).softmax(1).numpy()
+
+
+def check_onnx(model: torch.nn.Module, path: Path, input_shape) -> float:
+    """Largest |p_torch - p_onnxruntime| over a batch of 8 and a batch of 1 (the batch axis is dynamic)."""
+    x = check_images(input_shape, 8)
+    want = torch_probabilities(model.cpu(), x)
+    diffs = [np.abs(onnx_probabilities(path, x) - want).max(), np.abs(onnx_probabilities(path, x[2:3]) - want[2:3]).max()]
+    return float(max(diffs))
+
+
+def export_onnx(model: torch.nn.Module, ckpt: dict, out: Path, opset: int = OPSET, tolerance: float = 1e-4) -> dict:
+    """Write `out` only when ONNX Runtime gives the same probabilities as torch within `tolerance`."""
+    with atomic_path(out) as tmp:
+        write_onnx(model, ckpt, tmp, opset)
+        diff = check_onnx(model, tmp, ckpt["input_shape"])
+        if not diff <= tolerance:
+            raise RunError(f"{out}: ONNX Runtime's probabilities differ from torch's by {diff:.3g} "
+                           f"(> {tolerance:g}); the file was not written. Try another --opset")
+    return {"file": str(out), "format": "onnx", "opset": opset, "max_abs_diff": diff, "tolerance": tolerance}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# HDF5
+
+def save_h5(model: torch.nn.Module, ckpt: dict, path: Path) -> None:
+    import h5py
+    kwargs = ckpt.get("model_kwargs", {})
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = H5_FORMAT
+        f.attrs["format_version"] = 1
+        f.attrs["arch"] = ckpt["arch"]
+        f.attrs["model_kwargs"] = json.dumps(kwargs)
+        f.attrs["classes"] = list(ckpt["classes"])
+        f.attrs["num_classes"] = int(ckpt["num_classes"])
+        f.attrs["input_shape"] = list(ckpt["input_shape"])
+        f.attrs["mean"] = list(kwargs.get("mean", [0.0]))
+        f.attrs["std"] = list(kwargs.get("std", [1.0]))
+        f.attrs["preprocessing"] = PREPROCESSING
+        f.attrs["dataset"] = str(ckpt.get("dataset") or "")
+        weights = f.create_group("weights")
+        for key, value in model.state_dict().items():
+            weights.create_dataset(key, data=value.detach().cpu().numpy())
+
+
+def load_h5(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    """(model in eval mode, checkpoint-like dict without weights) from a file written by `save_h5`."""
+    import h5py
+
+    from cnnlab.models import registry
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; export one with 'cnnlab export RUN_DIR --format h5'")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise DataError(f"{path}: not an HDF5 file ({e}); export it again with 'cnnlab export --format h5'") from None
+    with f:
+        if f.attrs.get("format") != H5_FORMAT or "weights" not in f:
+            raise DataError(f"{path}: not a cnnlab HDF5 export (no format={H5_FORMAT!r} and /weights); "
+                            "export it with 'cnnlab export RUN_DIR --format h5'")
+        meta = {"arch": str(f.attrs["arch"]), "model_kwargs": json.loads(f.attrs["model_kwargs"]),
+                "classes": [str(c) for c in f.attrs["classes"]], "num_classes": int(f.attrs["num_classes"]),
+                "input_shape": [int(v) for v in f.attrs["input_shape"]], "dataset": str(f.attrs["dataset"]) or None}
+        state = {k: torch.as_tensor(np.asarray(d[()])) for k, d in f["weights"].items()}
+    model = registry.build(meta["arch"], meta["num_classes"], meta["input_shape"], **meta["model_kwargs"])
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise DataError(f"{path}: the weights do not fit model {meta['arch']!r} ({str(e).splitlines()[0]})") from None
+    return model.eval(), meta
+
+
+def export_h5(model: torch.nn.Module, ckpt: dict, out: Path) -> dict:
+    """Write `out`, then load it back with `load_h5` and compare the probabilities (they must be identical)."""
+    with atomic_path(out) as tmp:
+        save_h5(model, ckpt, tmp)
+        x = check_images(ckpt["input_shape"], 8)
+        diff = float(np.abs(torch_probabilities(load_h5(tmp)[0], x) - torch_probabilities(model.cpu(), x)).max())
+        if diff != 0.0:
+            raise RunError(f"{out}: the model loaded back from HDF5 differs by {diff:.3g}; the file was not written")
+    return {"file": str(out), "format": "h5", "tensors": len(model.state_dict()), "max_abs_diff": diff}
+
+
+def default_out(ref: str, fmt: str) -> Path:
+    """RUN_DIR/model.<fmt> for a run folder, <checkpoint>.<fmt> beside a checkpoint file, ./<name>.<fmt> else."""
+    p = Path(ref)
+    if p.is_dir():
+        return p / f"model.{fmt}"
+    if p.is_file():
+        return p.with_suffix(f".{fmt}")
+    return Path(f"{ref}.{fmt}")
