@@ -1,0 +1,129 @@
+"""cnnlab export: ONNX (same probabilities in ONNX Runtime, dynamic batch) and HDF5 (load_h5 rebuilds the model)."""
+
+import json
+
+import h5py
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from cnnlab import export
+from cnnlab.cli import main
+from cnnlab.errors import DataError
+from cnnlab.models import registry
+
+CLASSES = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+MODELS = [("mlp", [1, 28, 28], {"hidden": 32}), ("cnn", [1, 28, 28], {"width": 4}),
+          ("cnn-factorized", [3, 32, 32], {"width": 4}), ("fer-vgg", [1, 48, 48], {"width": 4})]
+
+
+def write_checkpoint(path, arch, shape, hparams, seed=0):
+    """A best.pt with random weights (and random batch-norm statistics), laid out as engine/train.py writes it."""
+    kwargs = {"mean": [0.5] * shape[0], "std": [0.25] * shape[0], **hparams}
+    torch.manual_seed(seed)
+    model = registry.build(arch, len(CLASSES), shape, **kwargs)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    ckpt = {"model": model.state_dict(), "arch": arch, "num_classes": len(CLASSES), "classes": CLASSES,
+            "input_shape": shape, "model_kwargs": kwargs, "dataset": "fer2013", "config": {}, "epoch": 1,
+            "val_acc": 0.5}
+    torch.save(ckpt, path)
+    return model.eval()
+
+
+def images(shape, n, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8).float() / 255
+
+
+def run_cli(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("arch,shape,hparams", MODELS, ids=[m[0] for m in MODELS])
+def test_onnx_matches_torch(tmp_path, capsys, arch, shape, hparams):
+    run = tmp_path / "run"
+    run.mkdir()
+    model = write_checkpoint(run / "best.pt", arch, shape, hparams)
+    code, out, err = run_cli(["export", str(run), "--format", "onnx"], capsys)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["file"] == str(run / "model.onnx") and report["max_abs_diff"] <= 1e-4
+    # independently of the command's own check: other inputs, two batch sizes (the batch axis is dynamic)
+    session = ort.InferenceSession(str(run / "model.onnx"), providers=["CPUExecutionProvider"])
+    for n in (1, 5):
+        x = images(shape, n, seed=n + 10)
+        got = torch.from_numpy(session.run(None, {"images": x.numpy()})[0]).softmax(1)
+        with torch.no_grad():
+            want = model(x).softmax(1)
+        assert got.shape == (n, len(CLASSES))
+        assert torch.allclose(got, want, atol=1e-4, rtol=0)
+    proto = onnx.load(str(run / "model.onnx"))
+    assert {o.domain or "ai.onnx": o.version for o in proto.opset_import}["ai.onnx"] == export.OPSET
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(meta["classes"]) == CLASSES and json.loads(meta["input_shape"]) == shape
+    assert meta["arch"] == arch
+
+
+@pytest.mark.parametrize("arch,shape,hparams", MODELS, ids=[m[0] for m in MODELS])
+def test_h5_roundtrip(tmp_path, capsys, arch, shape, hparams):
+    model = write_checkpoint(tmp_path / "best.pt", arch, shape, hparams, seed=3)
+    out = tmp_path / "exported" / "m.h5"
+    code, stdout, err = run_cli(["export", str(tmp_path / "best.pt"), "--format", "h5", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert json.loads(stdout)["max_abs_diff"] == 0.0
+    with h5py.File(out, "r") as f:
+        assert set(f["weights"]) == set(model.state_dict())
+        for k, v in model.state_dict().items():
+            assert np.array_equal(f["weights"][k][()], v.numpy())
+        assert f.attrs["arch"] == arch and list(f.attrs["classes"]) == CLASSES
+        assert list(f.attrs["input_shape"]) == shape and list(f.attrs["mean"]) == [0.5] * shape[0]
+        assert "/ 255" in f.attrs["preprocessing"]
+    loaded, meta = export.load_h5(out)
+    assert type(loaded) is type(model) and meta["classes"] == CLASSES and meta["input_shape"] == shape
+    x = images(shape, 4)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+
+
+def test_default_out_names(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "c.pt").write_bytes(b"")
+    assert export.default_out(str(tmp_path / "run"), "onnx") == tmp_path / "run" / "model.onnx"
+    assert export.default_out(str(tmp_path / "c.pt"), "h5") == tmp_path / "c.h5"
+    assert str(export.default_out("fer-vgg-shipped", "onnx")) == "fer-vgg-shipped.onnx"
+
+
+def test_failed_onnx_check_exits_1_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    write_checkpoint(tmp_path / "best.pt", "cnn", [1, 28, 28], {"width": 4})
+    real = export.onnx_probabilities
+    monkeypatch.setattr(export, "onnx_probabilities", lambda path, x: real(path, x) + 1e-3)  # a broken runtime
+    code, _, err = run_cli(["export", str(tmp_path), "--out", str(tmp_path / "m.onnx")], capsys)
+    assert code == 1
+    assert "differ" in err and "m.onnx" in err
+    assert not list(tmp_path.glob("*.onnx")) and not list(tmp_path.glob(".*tmp*"))
+
+
+def test_bad_inputs(tmp_path, capsys):
+    code, _, err = run_cli(["export", str(tmp_path / "nothing-here")], capsys)
+    assert code == 2 and "neither a run folder" in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli(["export", str(tmp_path / "empty")], capsys)
+    assert code == 2 and "no best.pt" in err
+    with pytest.raises(DataError, match="not an HDF5 file"):
+        (tmp_path / "junk.h5").write_text("not hdf5")
+        export.load_h5(tmp_path / "junk.h5")
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f.create_dataset("x", data=[1])
+    with pytest.raises(DataError, match="not a cnnlab HDF5 export"):
+        export.load_h5(tmp_path / "other.h5")
+    with pytest.raises(DataError, match="no such file"):
+        export.load_h5(tmp_path / "missing.h5")
