@@ -42,10 +42,19 @@ def load_splits(cfg: TrainConfig) -> tuple[TensorData, TensorData, TensorData]:
 
 
 def make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
-    """Weight decay (L2) on weights only, not on biases and batch-norm parameters."""
+    """Weight decay (L2) on weights only, not on biases and batch-norm parameters.
+
+    A model may carry `lr_scales`, {parameter-name prefix: factor} (first match wins), e.g. a pretrained backbone
+    at a tenth of the head's learning rate; the schedule then scales every group alike."""
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    scales = getattr(model, "lr_scales", None)
+    if scales:
+        factor = {id(p): next((f for k, f in scales.items() if n.startswith(k)), 1.0) for n, p in model.named_parameters()}
+        groups = [{**g, "params": [p for p in g["params"] if factor[id(p)] == f], "lr": cfg.lr * f}
+                  for f in sorted(set(factor.values()), reverse=True) for g in groups]
+        groups = [g for g in groups if g["params"]]
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=cfg.lr)
     if cfg.optimizer == "sgd":
@@ -114,7 +123,13 @@ def prepare_run_folder(cfg: TrainConfig, out: Path) -> dict | None:
     return state
 
 
-def train(cfg: TrainConfig) -> dict:
+def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
+    """Train `cfg` into its run folder; returns the test metrics of best.pt.
+
+    Optional hooks (e.g. for knowledge distillation and pretrained weights): `loss_fn(logits, targets, images,
+    indices)` replaces the cross-entropy (`images` the augmented float batch, `indices` its rows in the training
+    split); `init_model(model)` is called once on a new run's freshly built model, before the optimiser is made.
+    """
     d = distributed.setup(cfg.device)
     out = Path(cfg.out)
     state = prepare_run_folder(cfg, out)
@@ -135,6 +150,8 @@ def train(cfg: TrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
     model = registry.build(cfg.model, len(classes), shape, **model_kwargs).to(dev)
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on GPU and (oneDNN) CPU alike
+    if init_model is not None and state is None:
+        init_model(model)
     net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
     opt = make_optimizer(cfg, model)
     steps_per_epoch = len(batch_indices(len(train_set), cfg.batch_size, True, cfg.seed, 0, d.rank, d.world))
@@ -193,7 +210,10 @@ def train(cfg: TrainConfig) -> dict:
             x = augment.apply(x, cfg.augment, g)
             with autocast(dev):
                 logits = net(x)
-            loss = F.cross_entropy(logits.float(), y, weight=weights, label_smoothing=cfg.label_smoothing)
+            if loss_fn is None:
+                loss = F.cross_entropy(logits.float(), y, weight=weights, label_smoothing=cfg.label_smoothing)
+            else:
+                loss = loss_fn(logits.float(), y, x, idx)
             if (not cuda or step % 50 == 0) and not torch.isfinite(loss):
                 raise RunError(f"loss became {float(loss)} at epoch {epoch + 1}, step {step}; lower --lr (now {cfg.lr}) "
                                f"or check the data. {out / 'last.pt'} holds the last good state")

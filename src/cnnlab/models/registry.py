@@ -19,6 +19,10 @@ MODELS: dict[str, tuple[str, dict, str | None]] = {
     "cnn": ("cnnlab.models.cnn:CNN", {}, "width"),
     "cnn-factorized": ("cnnlab.models.cnn:CNN", {"factorized": True}, "width"),
     "fer-vgg": ("cnnlab.models.fer:FerNet", {}, "width"),
+    "resnet18": ("cnnlab.models.zoo:ResNet", {"depth": 18}, None),
+    "resnet50": ("cnnlab.models.zoo:ResNet", {"depth": 50}, None),
+    "mobilenetv2": ("cnnlab.models.zoo:MobileNetV2", {}, None),
+    "mobilenetv2-cifar": ("cnnlab.models.zoo:MobileNetV2", {"cifar_stem": True}, None),
 }
 
 
