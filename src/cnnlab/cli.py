@@ -11,7 +11,7 @@ from pathlib import Path
 from cnnlab.errors import CnnlabError, UsageError
 
 # Modules that add their own sub-commands with `register(subparsers)`.
-EXTENSIONS = ["cnnlab.theory.cli", "cnnlab.tools_cli", "cnnlab.report.cli"]
+EXTENSIONS = ["cnnlab.theory.cli", "cnnlab.tools_cli", "cnnlab.report.cli", "cnnlab.distill.cli"]
 
 Formatter = argparse.ArgumentDefaultsHelpFormatter
 
@@ -173,6 +173,8 @@ def run_data_check(args) -> int:
     for c in classes:
         print(c.ljust(10) + "".join(str(report["splits"][s]["classes"].get(c, 0)).rjust(10) for s in splits))
     for s in splits:
+        if report["splits"][s].get("note"):
+            print(f"{s}: {report['splits'][s]['note']}")
         if report["splits"][s]["empty_classes"]:
             print(f"warning: {s} has no samples of {report['splits'][s]['empty_classes']}", file=sys.stderr)
     return 0

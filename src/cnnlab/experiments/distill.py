@@ -15,7 +15,8 @@ DEFAULTS = dict(model="mobilenetv2-cifar", epochs=30, batch_size=128, lr=0.05, o
 PROBE = dict(model="resnet50", epochs=30, batch_size=256, lr=1e-3, optimizer="adamw", weight_decay=1e-4,
              schedule="cosine", warmup_epochs=0.0, augment={}, model_kwargs={})
 
-# Fine-tuning: everything trains; the pretrained backbone at a tenth of the head's learning rate.
+# Fine-tuning: everything trains (the pretrained backbone at BACKBONE_LR_SCALE times the head's learning rate).
 FINETUNE = dict(model="resnet50", epochs=10, batch_size=128, lr=0.01, optimizer="sgd", momentum=0.9, nesterov=True,
                 weight_decay=5e-4, schedule="cosine", warmup_epochs=0.5, label_smoothing=0.0,
-                augment={"crop_pad": 4, "flip": True}, model_kwargs={}, backbone_lr_scale=0.1)
+                augment={"crop_pad": 4, "flip": True}, model_kwargs={})
+BACKBONE_LR_SCALE = 0.1

@@ -1,0 +1,134 @@
+"""The student: a model trained by the engine with the distillation loss in place of the cross-entropy.
+
+The engine's `loss_fn` hook gets each training batch (after augmentation) and its rows in the training split;
+`TeacherLogits` runs the teacher on that batch in inference mode under autocast. Without augmentation a row's
+image is the same every epoch, so its logits are computed once and cached (by row) for the rest of the run, and
+for every run that shares the same `TeacherLogits` (a sweep). `--teacher none` trains the same student with the
+plain cross-entropy: the baseline (kd_loss with alpha = 1 is exactly that loss).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from cnnlab.distill.loss import check, kd_loss
+from cnnlab.engine.checkpoint import atomic_write_json
+from cnnlab.engine.config import TrainConfig
+from cnnlab.engine.evaluate import autocast
+from cnnlab.errors import UsageError
+
+
+class TeacherLogits:
+    """logits = TeacherLogits(teacher, num_classes, cache)(images, rows): the teacher's float32 logits for a batch."""
+
+    def __init__(self, teacher: torch.nn.Module, num_classes: int, cache: bool):
+        self.teacher = teacher.eval()
+        self.num_classes = num_classes
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+        self.cache = cache
+        self.store: torch.Tensor | None = None  # [rows, classes] logits, valid where self.known
+        self.known: torch.Tensor | None = None
+        self.computed = 0  # images the teacher has run on (a test checks the cache with it)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        if next(self.teacher.parameters()).device != x.device:
+            self.teacher = self.teacher.to(x.device).to(memory_format=torch.channels_last)
+        self.computed += len(x)
+        with torch.inference_mode(), autocast(x.device):
+            z = self.teacher(x).float()
+        return z.clone()  # a normal tensor, usable in the student's autograd graph
+
+    def __call__(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        if not self.cache:
+            return self._forward(x)
+        need = int(rows.max()) + 1
+        if self.store is None or self.store.device != x.device or len(self.store) < need:
+            size = max(need, 2 * len(self.store)) if self.store is not None else need
+            store = torch.zeros(size, self.num_classes, device=x.device)
+            known = torch.zeros(size, dtype=torch.bool, device=x.device)
+            if self.store is not None:
+                store[:len(self.store)] = self.store.to(x.device)
+                known[:len(self.known)] = self.known.to(x.device)
+            self.store, self.known = store, known
+        todo = ~self.known[rows]
+        if bool(todo.any()):
+            self.store[rows[todo]] = self._forward(x[todo])
+            self.known[rows[todo]] = True
+        return self.store[rows]
+
+
+def make_loss(logits_of: TeacherLogits | None, alpha: float, tau: float, t2_scale: bool = False):
+    """The engine's loss_fn(logits, targets, images, rows) for given alpha and tau."""
+    check(alpha, tau)
+
+    def loss_fn(logits, targets, images, rows):
+        teacher = logits_of(images, rows) if alpha < 1 else None
+        return kd_loss(logits, teacher, targets, alpha, tau, t2_scale)
+    return loss_fn
+
+
+def load_teacher(ref: str, dataset: str, classes: list[str], input_shape: list[int]):
+    """(teacher model on the CPU, its checkpoint); a teacher of another dataset, class list or shape is refused."""
+    from cnnlab.runs import load_model
+    model, ckpt = load_model(ref, "cpu")
+    if ckpt.get("dataset") not in (None, dataset):
+        raise UsageError(f"--teacher {ref}: a {ckpt.get('dataset')} model; the student trains on {dataset}: "
+                         f"train a teacher on {dataset} (cnnlab distill teacher ...)")
+    if list(ckpt["classes"]) != list(classes):
+        raise UsageError(f"--teacher {ref}: its {len(ckpt['classes'])} classes {ckpt['classes'][:10]} differ from "
+                         f"the {len(classes)} classes of the data {classes[:10]}; use a teacher trained on this data")
+    if list(ckpt["input_shape"]) != list(input_shape):
+        raise UsageError(f"--teacher {ref}: input shape {ckpt['input_shape']} differs from the data's {input_shape}")
+    return model, ckpt
+
+
+def dataset_classes(cfg: TrainConfig) -> tuple[list[str], list[int]]:
+    from cnnlab import data
+    t = data.load(cfg.dataset, cfg.data, "test", cache=cfg.cache_dir)
+    return t.classes, t.input_shape
+
+
+def teacher_logits(cfg: TrainConfig, teacher: str) -> TeacherLogits:
+    classes, shape = dataset_classes(cfg)
+    model, ckpt = load_teacher(teacher, cfg.dataset, classes, shape)
+    return TeacherLogits(model, ckpt["num_classes"], cache=not any(cfg.augment.values()))
+
+
+def _record(out: Path, info: dict, resume: bool) -> None:
+    """distill.json: teacher, alpha, tau, t2_scale. A resumed run must use the same ones."""
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    path = out / "distill.json"
+    holds_run = any((out / f).exists() for f in ("last.pt", "best.pt"))
+    if holds_run and resume and path.exists():
+        old = json.loads(path.read_text())
+        changed = [k for k in ("teacher", "alpha", "tau", "t2_scale") if old.get(k) != info.get(k)]
+        if changed:
+            raise UsageError(f"--resume: {out} was trained with {', '.join(f'{k}={old.get(k)!r}' for k in changed)}; "
+                             "use the same distillation options, or another --out")
+    if not holds_run or resume:
+        atomic_write_json(path, info)
+
+
+def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau: float = 4.0, t2_scale: bool = False,
+                  logits_of: TeacherLogits | None = None) -> dict:
+    """Train cfg's student into cfg.out: with kd_loss against `teacher` (a run folder / checkpoint / shipped name),
+    or with the plain cross-entropy when teacher is None or 'none'. Returns the engine's result (test metrics)."""
+    from cnnlab.engine.train import train
+    check(alpha, tau)
+    out = Path(cfg.out)
+    if teacher in (None, "", "none"):
+        _record(out, {"teacher": "none", "alpha": 1.0, "tau": None, "t2_scale": False, "loss": "cross-entropy"}, cfg.resume)
+        return train(cfg)
+    if logits_of is None and alpha < 1:
+        logits_of = teacher_logits(cfg, teacher)
+    _record(out, {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
+                  "teacher_logits_cached": bool(logits_of and logits_of.cache),
+                  "loss": "alpha*H(y, softmax(z_s)) + (1-alpha)*H(softmax(z_t/tau), softmax(z_s/tau))"
+                          + (" * tau^2" if t2_scale else "")}, cfg.resume)
+    return train(cfg, loss_fn=make_loss(logits_of, alpha, tau, t2_scale))

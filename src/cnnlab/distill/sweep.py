@@ -1,0 +1,112 @@
+"""A grid of alpha and tau: one short student run per pair (out/alpha<A>-tau<T>/), then sweep.json, sweep.md (the
+table, best marked) and sweep.png (a heatmap of test accuracy). The teacher is loaded once for the whole grid;
+without augmentation its logits are computed once for all runs. With `resume`, finished runs are reused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+from cnnlab.distill.loss import check
+from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
+from cnnlab.engine.config import TrainConfig
+from cnnlab.engine.logging import log
+
+
+def run_name(alpha: float, tau: float) -> str:
+    return f"alpha{alpha:g}-tau{tau:g}"
+
+
+def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float], out: Path,
+          t2_scale: bool = False) -> dict:
+    """Train base's student for every (alpha, tau) into out/alpha<A>-tau<T>; returns the sweep.json dict."""
+    from cnnlab.distill.student import teacher_logits, train_student
+    for a in alphas:
+        for t in taus:
+            check(a, t)
+    out = Path(out)
+    logits_of = teacher_logits(base, teacher) if min(alphas) < 1 else None
+    rows = []
+    for alpha in alphas:
+        for tau in taus:
+            run = out / run_name(alpha, tau)
+            cfg = dataclasses.replace(base, out=str(run))
+            if base.resume and (run / "metrics.json").exists():
+                log(f"sweep: alpha {alpha:g}, tau {tau:g}: finished run found in {run}, reusing it", base.quiet)
+            else:
+                log(f"=== sweep: alpha {alpha:g}, tau {tau:g} ===", base.quiet)
+                result = train_student(cfg, teacher, alpha, tau, t2_scale, logits_of)
+                if result.get("stopped"):
+                    return {"stopped": True}
+            m = json.loads((run / "metrics.json").read_text())
+            rows.append({"alpha": alpha, "tau": tau, "accuracy": m["accuracy"], "f1_macro": m["f1_macro"],
+                         "precision_macro": m["precision_macro"], "recall_macro": m["recall_macro"],
+                         "epochs": base.epochs, "seconds": m["train_seconds"], "run": str(run)})
+    best = max(rows, key=lambda r: r["accuracy"])
+    result = {"teacher": str(teacher), "t2_scale": t2_scale, "epochs": base.epochs, "runs": rows,
+              "best": {k: best[k] for k in ("alpha", "tau", "accuracy", "f1_macro", "run")}}
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun every process knows the result; process 0 writes it
+        return result
+    atomic_write_json(out / "sweep.json", result)
+    atomic_write_text(out / "sweep.md", markdown(result, alphas, taus))
+    heatmap(result, alphas, taus, out / "sweep.png")
+    return result
+
+
+def markdown(result: dict, alphas: list[float], taus: list[float]) -> str:
+    best = result["best"]
+    acc = {(r["alpha"], r["tau"]): r["accuracy"] for r in result["runs"]}
+    lines = [f"# Distillation sweep: alpha and tau ({result['epochs']} epochs each)", "",
+             f"Teacher: `{result['teacher']}`; soft term {'scaled by tau²' if result['t2_scale'] else 'not scaled by tau²'}. "
+             "Test accuracy of each student (the checkpoint picked on the validation split); **bold** is the best.", "",
+             "| alpha \\ tau | " + " | ".join(f"{t:g}" for t in taus) + " |", "|---|" + "---:|" * len(taus)]
+    for a in alphas:
+        cells = []
+        for t in taus:
+            v = acc.get((a, t))
+            text = "-" if v is None else f"{v:.4f}"
+            cells.append(f"**{text}**" if (a, t) == (best["alpha"], best["tau"]) else text)
+        lines.append(f"| {a:g} | " + " | ".join(cells) + " |")
+    lines += ["", "| alpha | tau | accuracy | macro F1 | epochs | seconds |", "|---:|---:|---:|---:|---:|---:|"]
+    for r in result["runs"]:
+        mark = " (best)" if (r["alpha"], r["tau"]) == (best["alpha"], best["tau"]) else ""
+        lines.append(f"| {r['alpha']:g} | {r['tau']:g} | {r['accuracy']:.4f}{mark} | {r['f1_macro']:.4f} | "
+                     f"{r['epochs']} | {r['seconds']:.1f} |")
+    lines += ["", f"Best: alpha {best['alpha']:g}, tau {best['tau']:g}: accuracy {best['accuracy']:.4f} "
+              f"(`{best['run']}`).", ""]
+    return "\n".join(lines)
+
+
+def heatmap(result: dict, alphas: list[float], taus: list[float], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    acc = {(r["alpha"], r["tau"]): r["accuracy"] for r in result["runs"]}
+    grid = np.array([[acc.get((a, t), np.nan) for t in taus] for a in alphas])
+    fig, ax = plt.subplots(figsize=(1.2 * len(taus) + 2.5, 0.8 * len(alphas) + 1.8))
+    im = ax.imshow(grid, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(taus)), [f"{t:g}" for t in taus])
+    ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
+    ax.set_xlabel("tau (temperature)")
+    ax.set_ylabel("alpha (weight of the hard labels)")
+    best = result["best"]
+    for i, a in enumerate(alphas):
+        for j, t in enumerate(taus):
+            if not np.isnan(grid[i, j]):
+                is_best = (a, t) == (best["alpha"], best["tau"])
+                ax.text(j, i, f"{grid[i, j]:.3f}" + ("\nbest" if is_best else ""), ha="center", va="center",
+                        color="white" if grid[i, j] < np.nanmean(grid) else "black",
+                        fontweight="bold" if is_best else "normal", fontsize=9)
+    fig.colorbar(im, ax=ax, label="test accuracy")
+    ax.set_title(f"student accuracy after {result['epochs']} epochs")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
