@@ -18,6 +18,15 @@ from cnnlab.theory import receptive_field as rf
 from cnnlab.theory.cli import register
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small tensors gain nothing from threads, and on a shared 2-core machine extra threads only wait."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def cli(argv, capsys):
     p = argparse.ArgumentParser()
     register(p.add_subparsers())

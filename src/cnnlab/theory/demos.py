@@ -121,16 +121,19 @@ def plot_gridding(path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
     fig, axes = plt.subplots(1, len(GRIDDING), figsize=(4 * len(GRIDDING), 4.2))
     for ax, (name, dilations) in zip(axes, GRIDDING.items()):
         m = reach_map(dilations)
-        ax.imshow(m.numpy(), cmap="viridis")
+        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="white")
+        ax.imshow(np.ma.masked_equal(m.numpy(), 0), cmap=cmap)  # white: never seen
         ax.set_title(f"dilations {name}: {int((m > 0).sum())}/{m.numel()} pixels")
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle("input pixels that reach one output of three 3x3 convolutions (colour = number of paths)")
-    fig.tight_layout()
+    fig.suptitle("input pixels that reach one output of three 3x3 convolutions "
+                 "(colour = number of paths, white = never seen)")
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
