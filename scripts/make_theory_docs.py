@@ -134,9 +134,16 @@ def md_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def layer_table(summary: dict, h: dict) -> str:
+def tr(lang: str, text: str) -> str:
+    """The package's English labels inside table cells, in the document's language."""
+    for en, other in CELLS.get(lang, []):
+        text = text.replace(en, other)
+    return text
+
+
+def layer_table(summary: dict, h: dict, lang: str = "en") -> str:
     rows = [["INPUT", shape(summary["input"]), 0, 0, ""]]
-    rows += [[f"`{r['layer']}`", shape(r["output"]), r["params"], r["non_trainable"], r["formula"]]
+    rows += [[f"`{r['layer']}`", shape(r["output"]), r["params"], r["non_trainable"], tr(lang, r["formula"])]
              for r in summary["layers"]]
     rows.append([f"**{h['total']}**", "", f"**{summary['total_params']}**", f"**{summary['total_non_trainable']}**", ""])
     return md_table([h["layer"], h["output"], h["params"], h["non_trainable"], h["how"]], rows)
@@ -149,9 +156,9 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
 
     # 1. layers
     c, cb, cbf = v["classic"], v["classic_bn"], v["classic_bn_fc"]
-    s["classic_table"] = layer_table(c, h)
-    s["classic_bn_table"] = layer_table(cb, h)
-    s["classic_bn_fc_table"] = layer_table(cbf, h)
+    s["classic_table"] = layer_table(c, h, lang)
+    s["classic_bn_table"] = layer_table(cb, h, lang)
+    s["classic_bn_fc_table"] = layer_table(cbf, h, lang)
     s["classic_total"] = num(c["total_params"])
     s["classic_fc_share"] = num(100 * c["layers"][-1]["params"] / c["total_params"], 3)
     s["classic_fc_params"] = num(c["layers"][-1]["params"])
@@ -216,7 +223,8 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
 
     # 5. activations
     props = v["activations"]
-    s["act_table"] = activations.markdown_table(props, measured["relative_time"], h["act"])
+    labels = {name: {k: tr(lang, val) if isinstance(val, str) else val for k, val in p.items()} for name, p in props.items()}
+    s["act_table"] = activations.markdown_table(labels, measured["relative_time"], h["act"])
     s["act_depth"] = str(activations.DEPTH)
     s["act_width"] = str(activations.WIDTH)
     s["act_samples"] = f"{activations.SAMPLES:,}"
@@ -391,6 +399,14 @@ HEADERS = {
         "gridding": ["اتساع‌ها", "میدان", "پیکسل‌های متصل", "پیکسل‌های میدان", "سهم", "جابه‌جایی‌های یک‌بعدی متصل"],
     },
 }
+
+CELLS = {"fa": [  # longest first
+    ("yes: zero gradient for x < 0", "بله: گرادیان صفر برای x < 0"), ("kink at 0 (f' jumps)", "شکستگی در 0 (پرش f′)"),
+    ("C¹ (f'' jumps at 0)", "C¹ (پرش f″ در 0)"), ("smooth", "هموار"), ("≈ yes", "≈ بله"),
+    ("running mean, var", "میانگین و واریانس جاری"), ("no parameters", "بدون پارامتر"),
+    ("one learnable slope", "یک شیب قابل‌آموزش"), ("learnable", "قابل‌آموزش"), ("statistics", "آماره"),
+    ("params =", "پارامترها ="), ("out =", "خروجی ="), ("yes", "بله"), ("no", "خیر"),
+]}
 
 TEMPLATES: dict[str, str] = {}
 
