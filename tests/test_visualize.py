@@ -128,7 +128,10 @@ def test_saliency_is_zero_outside_the_receptive_field():
     assert s[:, 17:].abs().max() == 0  # column 0 of the last map sees input columns -9..16 (its receptive field)
 
 
-@pytest.mark.parametrize("arch,shape", [("cnn", (1, 28, 28)), ("cnn-factorized", (3, 32, 32)), ("fer-vgg", (1, 48, 48))])
+CONV_MODELS = [("cnn", (1, 28, 28)), ("cnn-factorized", (3, 32, 32)), ("fer-vgg", (1, 48, 48))]
+
+
+@pytest.mark.parametrize("arch,shape", CONV_MODELS)
 def test_command_writes_every_file(tmp_path, capsys, arch, shape):
     model = write_checkpoint(tmp_path / "best.pt", arch, shape)
     img = face(tmp_path / "face.png")

@@ -10,7 +10,6 @@ every nn.Sequential, the module right before each pooling layer (cnn: 3 stages, 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

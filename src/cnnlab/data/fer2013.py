@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlab.data.images import read_folder
+from cnnlab.data.images import image_files, read_folder
 from cnnlab.data.tensors import TensorData, cached
 from cnnlab.errors import DataError
 
@@ -36,6 +36,8 @@ def read_csv(path: Path, split: str) -> TensorData:
         if missing:
             raise DataError(f"{path}: missing column(s) {sorted(missing)}; expected emotion,pixels,Usage")
         for n, row in enumerate(reader, 2):
+            if row["Usage"] is None:  # a truncated row: DictReader fills the missing fields with None
+                raise DataError(f"{path}:{n}: the row has fewer than 3 fields; expected emotion,pixels,Usage")
             usage = row["Usage"].strip()
             if usage not in CSV_USAGE:
                 raise DataError(f"{path}:{n}: unknown Usage {usage!r}; expected one of {list(CSV_USAGE)}")
@@ -73,8 +75,9 @@ def _check_classes(folder: Path) -> None:
         raise DataError(f"{folder}: unknown class folder(s) {unknown}; FER-2013's classes are {CLASSES} "
                         "(rename the folder, e.g. a typo such as 'suprise')")
     for name in names:
-        if not any(f.is_file() for f in (folder / name).iterdir()):
-            raise DataError(f"{folder / name}: empty class folder; put its images back or remove the folder")
+        if not image_files(folder / name):  # a folder holding only e.g. Thumbs.db is empty too
+            raise DataError(f"{folder / name}: empty class folder (no image files); put its images back or "
+                            "remove the folder")
 
 
 def load(root: str | Path, split: str = "train", cache: str | None = None, download_missing: bool = False,
