@@ -397,3 +397,14 @@ def test_autoencoder_cli_on_emnist_files(tmp_path, capsys, monkeypatch):
     assert all(math.isfinite(r[k]) for k in ("mse_untrained", "mse_reconstruction", "mse_noisy_input", "mse_denoised"))
     for name in ("reconstructions.png", "denoising.png", "autoencoder.pt"):
         assert (out / name).stat().st_size > 1000
+
+
+def test_through_the_main_cli(capsys):
+    from cnnlab.cli import main
+
+    assert main(["theory", "conv-output", "--input", "32", "--kernel", "3", "--dilation", "2", "--filters", "16"]) == 0
+    assert "28x28x16" in capsys.readouterr().out
+    assert main(["theory", "layers", "--input", "32x32x3", "CONV3-8", "FOO"]) == 2
+    assert "error: bad layer token 'FOO'" in capsys.readouterr().err
+    assert main(["theory", "losses", "--y-true", "1,2", "--y-pred", "1"]) == 2
+    assert "--y-pred has 1" in capsys.readouterr().err
