@@ -84,3 +84,50 @@ def image_grid(images, titles: list[str], path: Path, cols: int = 16, cmap: str 
     if suptitle:
         fig.suptitle(suptitle)
     return save(fig, path)
+
+
+def overlay_curves(histories: dict[str, list[dict]], path: Path, title: str = "") -> Path:
+    """Several runs on the same axes: loss and accuracy per epoch, test solid, train dashed, one colour per run."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for n, (name, history) in enumerate(histories.items()):
+        epochs = [int(h["epoch"]) for h in history]
+        color = colors[n % len(colors)]
+        for ax, metric in zip(axes, ("loss", "acc")):
+            for split, style in (("train", "--"), ("test", "-")):
+                ys = [h.get(f"{split}_{metric}") for h in history]
+                if any(y is not None for y in ys):
+                    ax.plot(epochs, [np.nan if y is None else y for y in ys], style, marker="o", ms=3, color=color,
+                            label=f"{name} {split}")
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def confusion_panel(matrix, classes: list[str], path: Path, normalized: bool = False, title: str = "") -> Path:
+    """One confusion matrix panel (counts, or rows normalised to sum 1), sized to stay legible with many classes."""
+    cm = np.asarray(matrix, dtype=float)
+    if normalized:
+        cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    k = len(classes)
+    size = max(4.5, min(16.0, 0.24 * k + 2.5))
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1 if normalized else None)
+    ax.set_title(title or ("row-normalised (diagonal = recall)" if normalized else "counts"))
+    fs = 7 if k > 30 else 9
+    ax.set_xticks(range(k), classes, rotation=90 if k > 12 else 0, fontsize=fs)
+    ax.set_yticks(range(k), classes, fontsize=fs)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if k <= 15:
+        for i in range(k):
+            for j in range(k):
+                v = cm[i, j]
+                ax.text(j, i, f"{v:.2f}" if normalized else f"{int(v)}", ha="center", va="center", fontsize=8,
+                        color="white" if v > cm.max() / 2 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    return save(fig, path)

@@ -1,0 +1,194 @@
+"""`cnnlab report` on real short EMNIST runs, and `cnnlab tensorboard` on loopback."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EMNIST = ROOT.parent / "shared" / "data" / "emnist-byclass-reduced"
+
+
+def cnnlab(*args, check=True, timeout=600):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MPLBACKEND": "Agg"}
+    r = subprocess.run([sys.executable, "-m", "cnnlab", *map(str, args)], capture_output=True, text=True, env=env,
+                       timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"cnnlab {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+class Page(HTMLParser):
+    """Every element's attributes, the sections by id, and the text inside each section."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.elements: list[tuple[str, dict]] = []
+        self.stack: list[str] = []
+        self.sections: dict[str, list] = {}
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.elements.append((tag, a))
+        if tag == "section":
+            self.stack.append(a.get("id", ""))
+            self.sections.setdefault(a.get("id", ""), [])
+        elif self.stack:
+            for sid in self.stack:
+                self.sections[sid].append((tag, a))
+
+    def handle_endtag(self, tag):
+        if tag == "section" and self.stack:
+            self.stack.pop()
+
+    def links(self) -> list[str]:
+        return [a[k] for _, a in self.elements for k in ("src", "href") if a.get(k)]
+
+    def images(self, sid: str) -> list[dict]:
+        return [a for t, a in self.sections.get(sid, []) if t == "img"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two real short runs, trained side by side: a CNN (the brief's command) and an MLP on fewer images."""
+    root = tmp_path_factory.mktemp("runs")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MPLBACKEND": "Agg"}
+    commands = [["--limit-train", 2000, "--limit-test", 500, "--out", root / "cnn"],
+                ["--model", "mlp", "--limit-train", 1000, "--limit-test", 300, "--out", root / "mlp"]]
+    procs = [subprocess.Popen([sys.executable, "-m", "cnnlab", "train", "emnist", "--data", str(EMNIST), "--epochs", "1",
+                               "--quiet", *map(str, c)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env=env) for c in commands]
+    for p in procs:
+        out, _ = p.communicate(timeout=600)
+        assert p.returncode == 0, out
+    return root / "cnn", root / "mlp"
+
+
+def assert_self_contained(text: str, page: Page) -> None:
+    for link in page.links():
+        assert link.startswith(("data:", "#")), f"external reference {link[:80]!r}"
+        assert not re.match(r"(?i)\s*(https?:)?//", link)
+    assert "<link" not in text.lower() and "@import" not in text and "url(" not in text
+    assert not any(t in ("script", "iframe") for t, _ in page.elements)
+
+
+def test_report_of_one_run_has_every_section(runs, tmp_path):
+    run = runs[0]
+    out = tmp_path / "r.html"
+    r = cnnlab("report", run, "--out", out, "--quiet")
+    assert str(out) in r.stdout
+    text = out.read_text()
+    page = Page(text)
+    assert_self_contained(text, page)
+    metrics = json.loads((run / "metrics.json").read_text())
+    config = json.loads((run / "config.json").read_text())
+    for sid in ("config", "curves", "metrics", "confusion", "samples"):
+        assert f"run1-{sid}" in page.sections, f"section {sid} missing"
+    assert config["optimizer"] in text and str(config["lr"]) in text
+    # curves from history.csv: the figure and one table row per epoch
+    assert page.images("run1-curves") and page.images("run1-curves")[0]["src"].startswith("data:image/png;base64,")
+    # metrics: one per-class row with the class's precision and recall from metrics.json
+    cells = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>[^<]*</td><td>[^<]*</td></tr>", text)
+    per_class = {c: (p, r) for c, p, r in cells if c in metrics["classes"]}
+    assert len(per_class) == len(metrics["classes"]) == 62
+    for c in ("0", "A", "e"):
+        assert per_class[c] == (f"{metrics['per_class'][c]['precision']:.4f}", f"{metrics['per_class'][c]['recall']:.4f}")
+    assert f"{metrics['accuracy']:.4f}" in text
+    # confusion matrix: counts and row-normalised
+    alts = [a["alt"] for a in page.images("run1-confusion")]
+    assert any("counts" in a for a in alts) and any("row-normalised" in a for a in alts)
+    # sample predictions: the best checkpoint re-run on test images, right ones and wrong ones
+    samples = page.images("run1-samples")
+    assert len(samples) >= 8 and all(a["src"].startswith("data:image/png;base64,") for a in samples)
+    kinds = [a.get("class") for t, a in page.sections["run1-samples"] if t == "figure"]
+    assert "ok" in kinds and "bad" in kinds
+    # readable on a phone and on paper
+    assert 'name="viewport"' in text.replace("'", '"') and "@media print" in text and "max-width" in text
+    assert "side-by-side" not in page.sections
+
+
+def test_two_runs_side_by_side_and_notes(runs, tmp_path):
+    from cnnlab.report.html import write_report
+    cnn, mlp = runs
+    (cnn.parent / "comparison.md").write_text("# MLP vs CNN\n\n| model | accuracy |\n|---|---:|\n| cnn | 0.5 |\n")
+    try:
+        out = write_report([cnn, mlp], tmp_path / "two.html", title="two runs", samples=2)
+    finally:
+        (cnn.parent / "comparison.md").unlink()
+    text = out.read_text()
+    page = Page(text)
+    assert_self_contained(text, page)
+    assert "run1" in page.sections and "run2" in page.sections and "comparison" in page.sections
+    side = page.sections["side-by-side"]
+    heads = re.search(r'id="side-by-side".*?<thead>(.*?)</thead>', text, re.S).group(1)
+    assert "<th>cnn</th>" in heads and "<th>mlp</th>" in heads
+    row = re.search(r"<tr class=\"diff\"><td>model</td><td>cnn</td><td>mlp</td></tr>", text)
+    assert row, "the model row differs between the runs and is highlighted"
+    m1, m2 = (json.loads((r / "metrics.json").read_text()) for r in runs)
+    assert re.search(rf"<td>accuracy</td><td>{m1['accuracy']:.4f}</td><td>{m2['accuracy']:.4f}</td>", text)
+    assert any(t == "img" and "overlaid" in a.get("alt", "") for t, a in side)
+    assert "<h2>MLP vs CNN</h2>" in text
+
+
+def test_unreachable_data_is_said_not_fatal(runs, tmp_path):
+    from cnnlab.report.html import write_report
+    run = tmp_path / "moved"
+    shutil.copytree(runs[0], run)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "data": str(tmp_path / "gone")}))
+    text = write_report([run], tmp_path / "r.html").read_text()
+    page = Page(text)
+    assert "is not reachable" in text and "--data" in text
+    assert not page.images("run1-samples")
+    assert page.images("run1-curves") and page.images("run1-confusion")
+    # --data points the report at the dataset again
+    text = write_report([run], tmp_path / "r2.html", data=str(EMNIST), samples=3).read_text()
+    assert len(Page(text).images("run1-samples")) == 6
+
+
+def test_bad_input_is_one_line(tmp_path, runs, capsys):
+    from cnnlab.cli import main
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "metrics.json" in err and err.count("\n") == 1
+    assert main(["report", str(runs[0]), "--out", str(tmp_path / "r.pdf")]) == 2
+    assert "--out" in capsys.readouterr().err
+    assert main(["tensorboard", str(tmp_path)]) == 2
+    assert "no tb/ folder" in capsys.readouterr().err
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_tensorboard_starts_and_stops(runs):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    p = subprocess.Popen([sys.executable, "-m", "cnnlab", "tensorboard", *map(str, runs), "--port", str(port)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("TensorBoard at http://127.0.0.1:") and f":{port}/" in line, line + p.stderr.read()
+        url = line.split()[2]
+        deadline, names = time.time() + 60, []
+        while time.time() < deadline and len(names) < 2:
+            with urllib.request.urlopen(url + "data/runs", timeout=10) as resp:  # loopback only
+                names = json.loads(resp.read())  # e.g. ["cnn/.", "mlp/."]: one run per --logdir_spec entry
+            time.sleep(0.5)
+        assert sorted(n.split("/")[0] for n in names) == ["cnn", "mlp"]
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+    assert p.returncode is not None
