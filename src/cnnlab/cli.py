@@ -11,7 +11,7 @@ from pathlib import Path
 from cnnlab.errors import CnnlabError, UsageError
 
 # Modules that add their own sub-commands with `register(subparsers)`.
-EXTENSIONS = ["cnnlab.theory.cli", "cnnlab.tools_cli", "cnnlab.report.cli", "cnnlab.distill.cli"]
+EXTENSIONS = ["cnnlab.theory.cli", "cnnlab.tools_cli", "cnnlab.report.cli", "cnnlab.distill.cli", "cnnlab.live.cli"]
 
 Formatter = argparse.ArgumentDefaultsHelpFormatter
 

@@ -1,0 +1,56 @@
+"""Drawing on a frame (OpenCV, in place): a box and label per face, a bar chart of its class probabilities, and
+a frames-per-second counter."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+# BGR colour per FER-2013 expression; other class names get a grey
+COLOURS = {"angry": (40, 40, 220), "disgust": (40, 140, 40), "fear": (160, 60, 160), "happy": (0, 200, 255),
+           "neutral": (200, 200, 200), "sad": (200, 120, 40), "surprise": (0, 140, 255)}
+PANEL_H = 50  # height of the bar chart under each face
+
+
+def colour(label: str) -> tuple[int, int, int]:
+    return COLOURS.get(label, (180, 180, 180))
+
+
+def text(frame: np.ndarray, s: str, x: int, y: int, scale: float = 0.45, fg=(255, 255, 255), bg=(0, 0, 0)) -> None:
+    """Text with a filled background, bottom-left corner at (x, y)."""
+    (w, h), base = cv2.getTextSize(s, FONT, scale, 1)
+    cv2.rectangle(frame, (x, y - h - 3), (x + w + 4, y + base), bg, -1)
+    cv2.putText(frame, s, (x + 2, y - 1), FONT, scale, fg, 1, cv2.LINE_AA)
+
+
+def prob_bars(frame: np.ndarray, probs: dict[str, float], box) -> None:
+    """A small bar chart under the face box (above it if the frame ends): one bar per class, its first two letters
+    below. It is as wide as the box, so neighbouring faces' charts do not overlap."""
+    x, y, w, h = box
+    fh, fw = frame.shape[:2]
+    w = max(w, 7 * 14)
+    x = min(max(x, 0), max(fw - w, 0))
+    top = y + h + 2 if y + h + 2 + PANEL_H <= fh else max(y - 24 - PANEL_H, 0)
+    sub = frame[top:top + PANEL_H, x:x + w]
+    sub[:] = (sub * 0.3).astype(np.uint8)  # darken behind the bars, keep the picture visible
+    step = w / len(probs)
+    base = top + PANEL_H - 13
+    for i, (name, p) in enumerate(probs.items()):
+        x0 = int(x + i * step + 2)
+        cv2.rectangle(frame, (x0, base - int(round(p * (PANEL_H - 17)))), (int(x0 + step - 4), base), colour(name), -1)
+        cv2.putText(frame, name[:2], (x0, top + PANEL_H - 3), FONT, 0.33, (230, 230, 230), 1, cv2.LINE_AA)
+
+
+def draw(frame: np.ndarray, faces: list[dict], fps: float | None = None, bars: bool = True) -> np.ndarray:
+    """Annotate `frame` (BGR) in place with `faces` ({"box", "label", "probs"}) and the fps; returns it."""
+    for f in faces:
+        x, y, w, h = f["box"]
+        c = colour(f["label"])
+        cv2.rectangle(frame, (x, y), (x + w, y + h), c, 2)
+        text(frame, f"{f['label']} {f['probs'][f['label']]:.0%}", x, max(y - 2, 14), 0.55, (0, 0, 0), c)
+        if bars:
+            prob_bars(frame, f["probs"], f["box"])
+    if fps is not None:
+        text(frame, f"{fps:5.1f} fps  {len(faces)} face{'s' if len(faces) != 1 else ''}", 6, 20, 0.55)
+    return frame

@@ -1,0 +1,397 @@
+"""The live loop: frames from a camera, a video or an image -> faces -> expressions -> annotated frames, written to
+a window, a video/image file and a JSON-lines log.
+
+`Pipeline` is one stream's processing (it remembers the last boxes for fast re-detection and smoothing); the
+model itself (`Classifier`) is stateless and shared, e.g. between the browser page's streams.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cnnlab.errors import DataError, UsageError
+from cnnlab.live import DEFAULT_MODEL
+from cnnlab.live.annotate import draw
+from cnnlab.live.detect import FACE_MARGIN, FaceDetector, Smoother, crop_faces
+
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_EXTS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG", ".mov": "mp4v"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Model
+
+def load_fer_model(ref: str = DEFAULT_MODEL, device="cpu"):
+    """(model, checkpoint, card) of a FER-2013 model; any other model is refused with a clear message."""
+    from cnnlab.runs import load_model, shipped_cards
+    try:
+        model, ckpt = load_model(ref, device)
+    except UsageError:
+        if ref == DEFAULT_MODEL:
+            raise UsageError(f"the shipped FER model {ref!r} is not in this installation; give a run folder made by "
+                             "'cnnlab train fer2013 --data DIR --out RUN_DIR' (cnnlab live RUN_DIR)") from None
+        raise
+    dataset = ckpt.get("dataset") or (ckpt.get("config") or {}).get("dataset")
+    shape = list(ckpt["input_shape"])
+    if dataset not in ("fer2013", None) or shape != [1, 48, 48] or len(ckpt["classes"]) != 7:
+        raise UsageError(f"{ref}: live needs a FER-2013 model (48×48 gray faces, 7 expressions), but this one was "
+                         f"trained on {dataset or 'another dataset'} (input {shape}, {len(ckpt['classes'])} classes); "
+                         f"use the shipped {DEFAULT_MODEL} or a run folder of 'cnnlab train fer2013'")
+    card = next((c for c in shipped_cards() if c.get("name") == ref), {})
+    return model, ckpt, card
+
+
+class Classifier:
+    """Batched expression probabilities for uint8 face crops [N, 1, 48, 48]. Backend "onnx" runs the model in
+    ONNX Runtime (exported at start and checked against torch): on a CPU it is several times faster than torch for
+    a few 48×48 faces (benchmarks/fer_inference.py). "auto" = onnx on the CPU, torch on CUDA."""
+
+    def __init__(self, model, ckpt: dict, device, backend: str = "auto"):
+        self.model, self.classes, self.device = model.eval(), list(ckpt["classes"]), device
+        if backend == "auto":
+            backend = "onnx" if device.type == "cpu" else "torch"
+        if backend == "onnx" and device.type != "cpu":
+            raise UsageError("--backend onnx runs on the CPU; use --device cpu, or --backend torch for CUDA")
+        self.backend, self.session = backend, None
+        if backend == "onnx":
+            self.session = onnx_session(model, ckpt)
+
+    def __call__(self, crops: np.ndarray) -> np.ndarray:
+        if len(crops) == 0:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        if self.session is not None:
+            logits = self.session.run(None, {"images": crops.astype(np.float32) / 255})[0]
+            e = np.exp(logits - logits.max(1, keepdims=True))
+            return e / e.sum(1, keepdims=True)
+        import torch
+
+        from cnnlab.engine.evaluate import predict_logits
+        return predict_logits(self.model, torch.from_numpy(crops), self.device).softmax(1).numpy()
+
+
+def onnx_session(model, ckpt: dict):
+    """An ONNX Runtime session of `model`: exported to a temporary file by `cnnlab.export` (which refuses an
+    export whose probabilities differ from torch's), then loaded into memory."""
+    import tempfile
+
+    import onnxruntime as ort
+
+    from cnnlab.export import export_onnx
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        export_onnx(model, ckpt, path)
+        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+class Pipeline:
+    """One stream: detect (the whole frame every `redetect` frames, near the last faces in between), crop like
+    FER-2013, classify all faces in one batch, smooth per face over `smooth` frames. Keeps time per stage."""
+
+    def __init__(self, classifier: Classifier, detector: FaceDetector, margin: float = FACE_MARGIN,
+                 smooth: int = 1, redetect: int = 5):
+        self.classifier, self.detector, self.margin = classifier, detector, margin
+        self.smoother = Smoother(smooth)
+        self.redetect = max(1, redetect)
+        self.boxes = np.zeros((0, 4), dtype=int)
+        self.count = 0
+        self.times = {"detect": 0.0, "classify": 0.0}
+
+    def __call__(self, frame: np.ndarray) -> list[dict]:
+        t0 = time.perf_counter()
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        if self.count % self.redetect == 0 or len(self.boxes) == 0:
+            self.boxes = self.detector.detect(gray)
+        else:
+            self.boxes = self.detector.detect_near(gray, self.boxes)
+        self.count += 1
+        t1 = time.perf_counter()
+        probs = self.classifier(crop_faces(gray, self.boxes, self.margin))
+        probs, _ = self.smoother(self.boxes, probs)
+        self.times["detect"] += t1 - t0
+        self.times["classify"] += time.perf_counter() - t1
+        classes = self.classifier.classes
+        return [{"box": [int(v) for v in box], "label": classes[int(p.argmax())],
+                 "probs": {c: round(float(v), 4) for c, v in zip(classes, p)}} for box, p in zip(self.boxes, probs)]
+
+
+def build_pipeline(args, device=None) -> tuple[Pipeline, dict]:
+    """The pipeline for the `live`/`serve` options; returns it and a description for logs."""
+    from cnnlab.engine.distributed import pick_device
+    device = device or pick_device(args.device)
+    model, ckpt, card = load_fer_model(args.model, device)
+    margin = args.margin if args.margin is not None else (card.get("preprocess") or {}).get("face_margin", FACE_MARGIN)
+    detector = FaceDetector(args.cascade, args.scale_factor, args.min_neighbors, args.detect_width, args.min_face)
+    classifier = Classifier(model, ckpt, device, args.backend)
+    pipe = Pipeline(classifier, detector, margin, args.smooth, args.redetect)
+    return pipe, {"model": args.model, "classes": ckpt["classes"], "face_margin": margin, "device": str(device),
+                  "backend": classifier.backend}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sources and outputs
+
+def cameras() -> list[str]:
+    return sorted(glob.glob("/dev/video*"))
+
+
+def open_capture(camera: int | None, video: str | None) -> tuple[cv2.VideoCapture, str]:
+    if video is not None:
+        if not Path(video).is_file():
+            raise DataError(f"--video {video}: no such file")
+        cap = cv2.VideoCapture(video)
+        if not cap.isOpened() or not cap.grab():
+            raise DataError(f"--video {video}: OpenCV cannot read this video (unsupported or damaged file); convert it "
+                            "to MP4, e.g. 'ffmpeg -i IN -c:v libx264 out.mp4'")
+        cap.release()
+        return cv2.VideoCapture(video), video
+    cap = cv2.VideoCapture(camera)
+    ok = cap.isOpened() and cap.read()[0]
+    if not ok:
+        cap.release()
+        found = cameras()
+        have = f"cameras here: {', '.join(found)}" if found else "no /dev/video* device here"
+        raise UsageError(f"--camera {camera}: cannot open this camera ({have}); pick another --camera N, or use "
+                         "--video FILE or --image FILE")
+    cap.set(cv2.CAP_PROP_FRAME_WIDTH, 640)
+    cap.set(cv2.CAP_PROP_FRAME_HEIGHT, 480)
+    return cap, f"camera {camera}"
+
+
+def read_image(path: str) -> np.ndarray:
+    if not Path(path).is_file():
+        raise DataError(f"--image {path}: no such file")
+    frame = cv2.imread(path, cv2.IMREAD_COLOR)
+    if frame is None:
+        raise DataError(f"--image {path}: not a readable image (PNG, JPEG, BMP, WebP, TIFF)")
+    return frame
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+
+
+def write_image(path: str | Path, frame: np.ndarray) -> None:
+    """Atomically: encode, write a temporary file, rename."""
+    path = Path(path)
+    ok, buf = cv2.imencode(path.suffix, frame)
+    if not ok:
+        raise UsageError(f"--out {path}: cannot write this image format; use .png or .jpg")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp(path)
+    tmp.write_bytes(buf.tobytes())
+    os.replace(tmp, path)
+
+
+class VideoOut:
+    """An annotated video, renamed into place on `close`. With `fps=None` (a camera) the first second is buffered
+    to measure the real frame rate, so a one-minute recording plays for one minute."""
+
+    def __init__(self, path: str | Path, fps: float | None):
+        self.path = Path(path)
+        if self.path.suffix.lower() not in VIDEO_EXTS:
+            raise UsageError(f"--out {path}: a video needs one of {sorted(VIDEO_EXTS)} (an image one of "
+                             f"{sorted(IMAGE_EXTS)} goes with --image)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp, self.fps, self.writer, self.buffer, self.frames = _tmp(self.path), fps, None, [], 0
+
+    def _open(self, size) -> None:
+        fourcc = cv2.VideoWriter_fourcc(*VIDEO_EXTS[self.path.suffix.lower()])
+        self.writer = cv2.VideoWriter(str(self.tmp), fourcc, float(self.fps), size)
+        if not self.writer.isOpened():
+            raise UsageError(f"--out {self.path}: OpenCV cannot write this video format here; try .avi or .mp4")
+
+    def write(self, frame: np.ndarray, t: float) -> None:
+        self.frames += 1
+        if self.writer is None:
+            self.buffer.append((frame.copy(), t))
+            if self.fps is None and t - self.buffer[0][1] < 1.0:
+                return
+            self._flush()
+            return
+        self.writer.write(frame)
+
+    def _flush(self) -> None:
+        if self.fps is None:
+            span = self.buffer[-1][1] - self.buffer[0][1]
+            self.fps = round((len(self.buffer) - 1) / span, 2) if span > 0 else 30.0
+        self._open((self.buffer[0][0].shape[1], self.buffer[0][0].shape[0]))
+        for f, _ in self.buffer:
+            self.writer.write(f)
+        self.buffer = []
+
+    def close(self) -> None:
+        if self.writer is None and self.buffer:
+            self._flush()
+        if self.writer is not None:
+            self.writer.release()
+            os.replace(self.tmp, self.path)
+
+
+class JsonLog:
+    """One JSON object per line; written to a temporary file and renamed into place on `close`."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = _tmp(self.path)
+        self.f = open(self.tmp, "w")
+
+    def write(self, obj: dict) -> None:
+        self.f.write(json.dumps(obj) + "\n")
+
+    def close(self) -> None:
+        self.f.close()
+        os.replace(self.tmp, self.path)
+
+
+class Window:
+    """An on-screen window: OpenCV's if it was built with a GUI (opencv-python), else matplotlib's (the headless
+    OpenCV wheel has none). `show` returns False once the user closed it or pressed q / Esc."""
+
+    def __init__(self, title: str = "cnnlab live (q to quit)"):
+        self.title, self.plt, self.im = title, None, None
+        try:
+            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+        except cv2.error:
+            import matplotlib
+            if matplotlib.get_backend().lower() in ("agg", "pdf", "ps", "svg", "cairo", "template"):
+                raise UsageError("no window can be opened here (no display, and this OpenCV has no GUI); use "
+                                 "--no-window with --out FILE / --log FILE, or 'cnnlab serve' for a browser page") from None
+            import matplotlib.pyplot as plt
+            self.plt = plt
+
+    def show(self, frame: np.ndarray, wait: bool = False) -> bool:
+        if self.plt is None:
+            cv2.imshow(self.title, frame)
+            key = cv2.waitKey(0 if wait else 1) & 0xFF
+            return key not in (ord("q"), 27) and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1
+        rgb = frame[:, :, ::-1]
+        if self.im is None:
+            self.plt.ion()
+            fig = self.plt.figure(self.title)
+            self.im = self.plt.imshow(rgb)
+            self.plt.axis("off")
+            fig.canvas.mpl_connect("key_press_event", lambda e: e.key in ("q", "escape") and self.plt.close(fig))
+        else:
+            self.im.set_data(rgb)
+        if wait:
+            self.plt.ioff()
+            self.plt.show()
+            return False
+        self.plt.pause(0.001)
+        return bool(self.plt.get_fignums())
+
+    def close(self) -> None:
+        if self.plt is None:
+            cv2.destroyAllWindows()
+        else:
+            self.plt.close("all")
+
+
+class FpsMeter:
+    """Frames per second over the intervals between frames, smoothed (exponential moving average)."""
+
+    def __init__(self, alpha: float = 0.1):
+        self.alpha, self.last, self.fps = alpha, None, None
+
+    def tick(self) -> float | None:
+        now = time.perf_counter()
+        if self.last is not None and now > self.last:
+            rate = 1.0 / (now - self.last)
+            self.fps = rate if self.fps is None else (1 - self.alpha) * self.fps + self.alpha * rate
+        self.last = now
+        return self.fps
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The loop
+
+def run(args) -> dict:
+    """`cnnlab live`: process the source, write the outputs; returns the summary."""
+    if sum(x is not None for x in (args.camera, args.video, args.image)) > 1:
+        raise UsageError("give one source: --camera N, --video FILE or --image FILE")
+    if args.image is None and args.camera is None and args.video is None:
+        args.camera = 0
+    if args.image is not None and args.out and Path(args.out).suffix.lower() not in IMAGE_EXTS:
+        raise UsageError(f"--out {args.out}: with --image, write an image ({', '.join(sorted(IMAGE_EXTS))})")
+    frame = read_image(args.image) if args.image is not None else None  # bad input fails before the model loads
+    cap, name = (None, args.image) if frame is not None else open_capture(args.camera, args.video)
+    try:
+        window = None if args.no_window else Window()
+    except UsageError:
+        if cap is not None:
+            cap.release()
+        raise
+    pipe, info = build_pipeline(args)
+    log = JsonLog(args.log) if args.log else None
+    if frame is not None:
+        faces = pipe(frame)
+        draw(frame, faces, bars=not args.no_bars)
+        record = {"frame": 0, "faces": faces}
+        print(json.dumps({"file": args.image, **record}))
+        if args.out:
+            write_image(args.out, frame)
+        if log:
+            log.write(record)
+            log.write({"summary": {"frames": 1, "frames_with_faces": int(bool(faces)), "faces": len(faces),
+                                   "fps": None, "source": name, **info}})
+            log.close()
+        if window:
+            window.show(frame, wait=True)
+            window.close()
+        return {"frames": 1, "faces": len(faces)}
+
+    source_fps = cap.get(cv2.CAP_PROP_FPS) if args.video is not None else None
+    source_fps = source_fps if source_fps and 0 < source_fps < 1000 else (25.0 if args.video is not None else None)
+    out = VideoOut(args.out, source_fps) if args.out else None
+    meter, n, n_faces, with_faces = FpsMeter(), 0, 0, 0
+    start = time.perf_counter()
+    try:
+        while True:
+            if args.max_frames is not None and n >= args.max_frames:
+                break
+            t = time.perf_counter() - start
+            if args.duration is not None and (n / source_fps if source_fps else t) >= args.duration:
+                break
+            ok, frame = cap.read()
+            if not ok:
+                break
+            faces = pipe(frame)
+            fps = meter.tick()
+            draw(frame, faces, fps, bars=not args.no_bars)
+            n_faces += len(faces)
+            with_faces += bool(faces)
+            if out:
+                out.write(frame, time.perf_counter() - start)
+            if log:
+                log.write({"frame": n, "faces": faces})
+            n += 1
+            if window and not window.show(frame):
+                break
+    finally:
+        cap.release()
+        if window:
+            window.close()
+    seconds = time.perf_counter() - start
+    summary = {"frames": n, "fps": round(n / seconds, 2) if seconds > 0 else None, "seconds": round(seconds, 2),
+               "frames_with_faces": with_faces, "faces": n_faces, "source": name,
+               "ms_per_frame": {k: round(1000 * v / max(n, 1), 2) for k, v in pipe.times.items()}, **info}
+    if out:
+        out.close()
+        summary["out"] = str(args.out)
+        summary["out_fps"] = out.fps
+    if log:
+        log.write({"summary": summary})
+        log.close()
+    if n == 0:
+        raise DataError(f"{name}: no frames could be read")
+    print(json.dumps({"summary": summary}), file=sys.stdout)
+    return summary

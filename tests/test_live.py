@@ -1,0 +1,246 @@
+"""cnnlab live: detection, FER-style crops, smoothing, the video/image loop and its bad inputs.
+
+The videos are built here from real FER-2013 test faces (../shared/data/fer2013/test), upscaled ×3 and pasted on
+a plain background; the model is a fer-vgg of width 8 saved in the checkpoint layout of `cnnlab train` (its
+accuracy is not under test, only that every face gets a label and probabilities)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from cnnlab.cli import main
+from cnnlab.data.fer2013 import CLASSES, MEAN, STD
+from cnnlab.engine.checkpoint import atomic_torch_save
+from cnnlab.live import scene
+from cnnlab.live.detect import FACE_MARGIN, FaceDetector, Smoother, crop_faces, iou
+from cnnlab.models import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+FER = ROOT.parent / "shared" / "data" / "fer2013"
+
+
+def save_run(folder: Path, dataset: str = "fer2013", classes=CLASSES, shape=(1, 48, 48), mean=MEAN, std=STD) -> Path:
+    """A run folder with best.pt in the layout `cnnlab train` writes (random weights, seeded)."""
+    torch.manual_seed(0)
+    kwargs = {"mean": mean, "std": std, "width": 8}
+    arch = "fer-vgg" if dataset == "fer2013" else "cnn"
+    if arch == "cnn":
+        kwargs.pop("width")
+    model = registry.build(arch, len(classes), list(shape), **kwargs)
+    atomic_torch_save({"model": model.state_dict(), "arch": arch, "num_classes": len(classes), "classes": list(classes),
+                       "input_shape": list(shape), "model_kwargs": kwargs, "dataset": dataset, "config": {}},
+                      folder / "best.pt")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def fer_run(tmp_path_factory) -> Path:
+    return save_run(tmp_path_factory.mktemp("fer-run"))
+
+
+@pytest.fixture(scope="module")
+def faces() -> list[np.ndarray]:
+    """Six FER test faces that the default detector finds alone in a frame."""
+    pool, _ = scene.fer_faces(FER, 60)
+    keep = scene.detectable(pool, FaceDetector(), 6)
+    assert len(keep) == 6, f"the detector found only {len(keep)} of 60 FER test faces"
+    return [pool[i] for i in keep]
+
+
+def live(*args, capsys):
+    """Run `cnnlab live` in this process: (exit code, stdout, stderr)."""
+    code = main(["live", *map(str, args)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def read_log(path: Path) -> tuple[list[dict], dict]:
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert "summary" in lines[-1] and all("frame" in x for x in lines[:-1])
+    return lines[:-1], lines[-1]["summary"]
+
+
+def video_frames(path: Path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            return frames
+        frames.append(f)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_video_end_to_end(tmp_path, fer_run, faces):
+    """Two faces for 16 frames, 6 empty frames, the faces again for 8: boxes on the faces, a label and
+    probabilities per face, empty frames logged as such, and an output video with as many frames as the input."""
+    with_faces = list(scene.frames(faces[:2], 16))
+    empty = [(scene.background(), [])] * 6
+    again = list(scene.frames(faces[:2], 8, seed=1))
+    clip = with_faces + empty + again
+    video = tmp_path / "in.mp4"
+    assert scene.write_video(video, (f for f, _ in clip), fps=10) == 30
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    r = subprocess.run([sys.executable, "-m", "cnnlab", "live", str(fer_run), "--video", str(video), "--no-window",
+                        "--out", str(tmp_path / "out.mp4"), "--log", str(tmp_path / "log.jsonl"), "--smooth", "3"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    frames, summary = read_log(tmp_path / "log.jsonl")
+    assert [x["frame"] for x in frames] == list(range(30))
+    assert summary["frames"] == 30 and summary["fps"] > 0
+    assert json.loads(r.stdout.strip().splitlines()[-1])["summary"]["frames"] == 30
+    matched = 0
+    for record, (_, truth) in zip(frames, clip):
+        if not truth:
+            assert record["faces"] == [], f"frame {record['frame']}: a face on an empty background"
+            continue
+        for face in record["faces"]:
+            assert face["label"] in CLASSES
+            assert set(face["probs"]) == set(CLASSES)
+            assert abs(sum(face["probs"].values()) - 1) < 1e-3
+            assert face["label"] == max(face["probs"], key=face["probs"].get)
+        matched += sum(any(iou(t, f["box"]) > 0.5 for f in record["faces"]) for t in truth)
+    assert matched >= 0.9 * 2 * 24, f"only {matched} of 48 pasted faces were found"
+    out = video_frames(tmp_path / "out.mp4")
+    assert len(out) == 30 and out[0].shape == (480, 640, 3)
+    assert np.abs(out[0].astype(int) - clip[0][0]).mean() > 1  # boxes and bars were drawn
+
+
+def test_crop_recovers_the_fer_face(faces):
+    """Detected faces, cropped with the default margin and resized to 48×48, look like the FER images they came
+    from (pixel correlation), closer than with a wider or a tighter crop: the crop geometry matches FER-2013's."""
+    det = FaceDetector()
+    corr = {m: [] for m in (-0.1, FACE_MARGIN, 0.1)}
+    for face in faces:
+        frame, _ = next(scene.frames([face], 1, jitter=0))
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        boxes = det.detect(gray)
+        assert len(boxes) == 1
+        for m in corr:
+            crop = crop_faces(gray, boxes, m)[0, 0].astype(float)
+            corr[m].append(np.corrcoef(crop.ravel(), face.ravel().astype(float))[0, 1])
+    mean = {m: float(np.mean(v)) for m, v in corr.items()}
+    assert mean[FACE_MARGIN] > 0.65, mean
+    assert mean[FACE_MARGIN] > max(mean[-0.1], mean[0.1]), mean
+
+
+def test_crop_pads_at_the_frame_edge():
+    gray = np.full((100, 100), 50, np.uint8)
+    gray[:40, :40] = 200
+    crops = crop_faces(gray, np.array([[0, 0, 40, 40], [80, 80, 30, 30]]), margin=0.25)
+    assert crops.shape == (2, 1, 48, 48) and crops.dtype == np.uint8
+    assert crops[0, 0, 24, 24] == 200 and crops[1, 0, 0, 0] == 50  # replicated border, no black padding
+
+
+def test_smoother_matches_faces_by_overlap():
+    sm = Smoother(3)
+    a, b = (0, 0, 100, 100), (300, 0, 100, 100)
+    p, ids1 = sm(np.array([a, b]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    np.testing.assert_allclose(p, [[1, 0], [0, 1]])
+    # next frame: both moved a little and come in the other order
+    p, ids2 = sm(np.array([(305, 5, 100, 100), (5, 0, 100, 100)]), np.array([[1.0, 0.0], [1.0, 0.0]]))
+    np.testing.assert_allclose(p, [[0.5, 0.5], [1.0, 0.0]])
+    assert ids2 == [ids1[1], ids1[0]]
+    p, ids3 = sm(np.array([(150, 300, 80, 80)]), np.array([[0.2, 0.8]]))  # a new face: its own track
+    np.testing.assert_allclose(p, [[0.2, 0.8]])
+    assert ids3[0] not in ids1
+    for _ in range(6):  # unseen for more than max_missed frames: forgotten
+        sm(np.zeros((0, 4)), np.zeros((0, 2)))
+    assert sm.tracks == []
+
+
+def test_onnx_backend_matches_torch(fer_run):
+    from cnnlab.live.app import Classifier, load_fer_model
+    model, ckpt, _ = load_fer_model(str(fer_run))
+    crops = np.random.default_rng(0).integers(0, 256, (3, 1, 48, 48), dtype=np.uint8)
+    p_onnx = Classifier(model, ckpt, torch.device("cpu"), "onnx")(crops)
+    p_torch = Classifier(model, ckpt, torch.device("cpu"), "torch")(crops)
+    np.testing.assert_allclose(p_onnx, p_torch, atol=1e-4)
+    assert Classifier(model, ckpt, torch.device("cpu"), "torch")(crops[:0]).shape == (0, 7)
+
+
+def test_image_with_and_without_faces(tmp_path, fer_run, faces, capsys):
+    frame, truth = next(scene.frames(faces[:3], 1, jitter=0))
+    cv2.imwrite(str(tmp_path / "group.png"), frame)
+    code, out, err = live(fer_run, "--image", tmp_path / "group.png", "--out", tmp_path / "annotated.jpg",
+                          "--log", tmp_path / "log.jsonl", "--no-window", capsys=capsys)
+    assert code == 0, err
+    record = json.loads(out.strip().splitlines()[-1])
+    assert len(record["faces"]) == 3
+    assert all(any(iou(t, f["box"]) > 0.5 for f in record["faces"]) for t in truth)
+    assert cv2.imread(str(tmp_path / "annotated.jpg")).shape == frame.shape
+    frames, summary = read_log(tmp_path / "log.jsonl")
+    assert frames[0]["faces"] == record["faces"] and summary["frames"] == 1
+
+    cv2.imwrite(str(tmp_path / "wall.png"), scene.background())
+    code, out, err = live(fer_run, "--image", tmp_path / "wall.png", "--no-window", capsys=capsys)
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["faces"] == []
+
+
+def test_stops_after_max_frames_and_duration(tmp_path, fer_run, faces, capsys):
+    video = tmp_path / "in.avi"
+    scene.write_video(video, (f for f, _ in scene.frames(faces[:1], 20)), fps=10)
+    code, _, err = live(fer_run, "--video", video, "--no-window", "--log", tmp_path / "a.jsonl", "--max-frames", 4,
+                        capsys=capsys)
+    assert code == 0, err
+    assert len(read_log(tmp_path / "a.jsonl")[0]) == 4
+    code, _, err = live(fer_run, "--video", video, "--no-window", "--log", tmp_path / "b.jsonl", "--duration", 1.0,
+                        "--out", tmp_path / "b.avi", capsys=capsys)
+    assert code == 0, err
+    assert len(read_log(tmp_path / "b.jsonl")[0]) == 10  # one second of a 10 fps video
+    assert len(video_frames(tmp_path / "b.avi")) == 10
+
+
+def test_bad_inputs(tmp_path, fer_run, faces, capsys):
+    video = tmp_path / "in.mp4"
+    scene.write_video(video, (f for f, _ in scene.frames(faces[:1], 3)), fps=10)
+    # no camera here: the message names what exists and the other sources
+    code, _, err = live(fer_run, "--camera", 7, "--no-window", capsys=capsys)
+    assert code == 2 and "--camera 7" in err and "--video FILE" in err and "/dev/video" in err
+    # not a video / no such file
+    (tmp_path / "notes.mp4").write_text("not a video")
+    code, _, err = live(fer_run, "--video", tmp_path / "notes.mp4", "--no-window", capsys=capsys)
+    assert code == 2 and "cannot read this video" in err and str(tmp_path / "notes.mp4") in err
+    code, _, err = live(fer_run, "--video", tmp_path / "missing.mp4", "--no-window", capsys=capsys)
+    assert code == 2 and "no such file" in err
+    code, _, err = live(fer_run, "--image", tmp_path / "notes.mp4", "--no-window", capsys=capsys)
+    assert code == 2 and "not a readable image" in err
+    # a model of another dataset
+    emnist = save_run(tmp_path / "emnist-run", "emnist", [str(i) for i in range(62)], (1, 28, 28), (0.17,), (0.33,))
+    code, _, err = live(emnist, "--video", video, "--no-window", capsys=capsys)
+    assert code == 2 and "live needs a FER-2013 model" in err and "emnist" in err
+    # outputs of the wrong kind, and no display for a window
+    code, _, err = live(fer_run, "--video", video, "--no-window", "--out", tmp_path / "out.txt", capsys=capsys)
+    assert code == 2 and "--out" in err and ".mp4" in err
+    code, _, err = live(fer_run, "--image", tmp_path / "x.png", "--out", tmp_path / "out.mp4", capsys=capsys)
+    assert code == 2 and "--out" in err
+    import matplotlib
+    headless = any(line.split() == ["GUI:", "NONE"] for line in cv2.getBuildInformation().splitlines())
+    if headless and matplotlib.get_backend().lower() == "agg":  # no window possible: say how to run without one
+        code, _, err = live(fer_run, "--video", video, capsys=capsys)
+        assert code == 2 and "--no-window" in err
+    code, _, err = live(fer_run, "--video", video, "--max-frames", 0, capsys=capsys)
+    assert code == 2 and "--max-frames must be positive" in err
+
+
+def test_help_lists_every_option(capsys):
+    for cmd in ("live", "serve"):
+        with pytest.raises(SystemExit):
+            main([cmd, "--help"])
+        text = capsys.readouterr().out
+        for option in ("--smooth", "--margin", "--cascade", "--backend", "--redetect"):
+            assert option in text
+    with pytest.raises(SystemExit):
+        main(["live", "--help"])
+    text = capsys.readouterr().out
+    assert "--camera" in text and "--duration" in text and "(default: fer2013-vgg)" in text
