@@ -1,0 +1,79 @@
+"""Inference time per face of fer-vgg (48×48 gray) in PyTorch and in ONNX Runtime, at batch 1 and batch 64.
+
+Random weights (time does not depend on their values); the ONNX file is the one `cnnlab export` writes. PyTorch
+runs the model as `cnnlab predict` does (eval, inference mode, channels-last input); each number is the median (and
+the minimum, "best") of `--repeats` timed calls after warm-up, divided by the batch size.
+
+    PYTHONPATH=src python benchmarks/fer_inference.py [--widths 24 32] [--batches 1 64] [--repeats 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import write  # noqa: E402
+
+from cnnlab.data.fer2013 import CLASSES, MEAN, SHAPE, STD  # noqa: E402
+from cnnlab.export import write_onnx  # noqa: E402
+from cnnlab.models import registry  # noqa: E402
+from cnnlab.models.common import count_params  # noqa: E402
+
+
+def seconds(fn, repeats: int, warmup: int = 5) -> tuple[float, float]:
+    """(median, min) of `repeats` timed calls; the min is the least disturbed by other processes."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), min(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--widths", type=int, nargs="+", default=[24, 32], help="fer-vgg widths")
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 64], help="batch sizes")
+    ap.add_argument("--repeats", type=int, default=30, help="timed calls per measurement")
+    args = ap.parse_args()
+    import onnxruntime as ort
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for width in args.widths:
+            kwargs = {"mean": MEAN, "std": STD, "width": width}
+            torch.manual_seed(0)
+            model = registry.build("fer-vgg", len(CLASSES), SHAPE, **kwargs).eval()
+            path = Path(tmp) / f"fer-vgg-{width}.onnx"
+            write_onnx(model, {"arch": "fer-vgg", "classes": CLASSES, "input_shape": SHAPE, "model_kwargs": kwargs},
+                       path)
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            for batch in args.batches:
+                x = torch.rand(batch, *SHAPE)
+                xc = x.contiguous(memory_format=torch.channels_last)
+                xn = x.numpy()
+
+                def run_torch():
+                    with torch.inference_mode():
+                        model(xc)
+
+                row = {"model": "fer-vgg", "width": width, "params": count_params(model), "batch": batch}
+                for name, fn in (("torch", run_torch), ("onnxruntime", lambda: session.run(None, {"images": xn}))):
+                    median, best = seconds(fn, args.repeats)
+                    row[f"{name}_ms_per_face"] = round(1000 * median / batch, 3)
+                    row[f"{name}_best_ms_per_face"] = round(1000 * best / batch, 3)
+                results.append(row)
+    write("fer_inference_cpu", results, "cpu", note=f"median and best of {args.repeats} calls; torch "
+          f"{torch.get_num_threads()} threads, onnxruntime {ort.__version__} default threads")
+
+
+if __name__ == "__main__":
+    main()
