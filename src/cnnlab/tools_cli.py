@@ -25,7 +25,7 @@ def register(sub) -> None:
     v.add_argument("--target", metavar="CLASS", help="class whose score Grad-CAM and saliency explain; "
                                                      "default: the predicted class")
     v.add_argument("--max-maps", type=int, default=32, help="most active channels drawn per layer")
-    v.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"], help="auto = cuda when available")
+    v.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto = cuda when available")
     v.set_defaults(func=run_visualize)
 
     e = sub.add_parser("export", formatter_class=Formatter,
