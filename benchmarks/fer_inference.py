@@ -10,21 +10,20 @@ the minimum, "best") of `--repeats` timed calls after warm-up, divided by the ba
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
-
-from cnnlab.data.fer2013 import CLASSES, MEAN, SHAPE, STD  # noqa: E402
-from cnnlab.export import write_onnx  # noqa: E402
-from cnnlab.models import registry  # noqa: E402
-from cnnlab.models.common import count_params  # noqa: E402
+from cnnlab.data.fer2013 import CLASSES, MEAN, SHAPE, STD
+from cnnlab.export import write_onnx
+from cnnlab.models import registry
+from cnnlab.models.common import count_params
 
 
 def seconds(fn, repeats: int, warmup: int = 5) -> tuple[float, float]:
@@ -71,8 +70,9 @@ def main():
                     row[f"{name}_ms_per_face"] = round(1000 * median / batch, 3)
                     row[f"{name}_best_ms_per_face"] = round(1000 * best / batch, 3)
                 results.append(row)
-    write("fer_inference_cpu", results, "cpu", note=f"median and best of {args.repeats} calls; torch "
-          f"{torch.get_num_threads()} threads, onnxruntime {ort.__version__} default threads")
+    print(json.dumps({"benchmark": "fer_inference", "machine": f"{platform.processor() or platform.machine()}, "
+                      f"{os.cpu_count()} cores", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+                      "onnxruntime": ort.__version__, "repeats": args.repeats, "results": results}))
 
 
 if __name__ == "__main__":
