@@ -1,0 +1,52 @@
+"""Run a cnnlab command and record what it measured, with the exact command and the machine, for BENCHMARKS.md.
+
+    PYTHONPATH=src python benchmarks/record.py NAME -- compare emnist --data ../shared/data/emnist-byclass-reduced --out runs/emnist
+    PYTHONPATH=src python benchmarks/record.py NAME --existing -- train fer2013 ... --out runs/fer   (a finished run)
+
+Reads the run folder given by --out: comparison.json (compare), sweep.json (distill sweep) or metrics.json (train).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import RESULTS, machine  # noqa: E402
+
+
+def summary(out: Path) -> dict:
+    for name in ("comparison.json", "sweep.json"):
+        if (out / name).exists():
+            return json.loads((out / name).read_text())
+    m = json.loads((out / "metrics.json").read_text())
+    keep = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "params_total", "best_epoch", "train_seconds",
+            "images_per_second", "num_samples")
+    return {**{k: m[k] for k in keep if k in m},
+            "recall_per_class": {c: round(v["recall"], 4) for c, v in m["per_class"].items()}}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("name")
+    ap.add_argument("--existing", action="store_true", help="the run already finished: only read its results")
+    ap.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = ap.parse_args()
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    out = Path(cmd[cmd.index("--out") + 1])
+    if not args.existing:
+        subprocess.run([sys.executable, "-m", "cnnlab", *cmd], check=True)
+    config = out / "config.json" if (out / "config.json").exists() else next(out.glob("*/config.json"), None)
+    device = json.loads(config.read_text())["environment"].get("cuda_device") if config else None
+    RESULTS.mkdir(exist_ok=True)
+    record = {"name": args.name, "command": "cnnlab " + " ".join(cmd),
+              "machine": f"GPU: {device}" if device else machine("cpu"), "results": summary(out)}
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record["results"])[:2000])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+EMNIST = SHARED / "emnist-byclass-reduced"
+FER = SHARED / "fer2013"
+CIFAR = SHARED / "cifar10"
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+# Threads per test process (and per `cnnlab` subprocess): 1 keeps parallel work on a 2-core machine from
+# thrashing; .ci/run sets 2, the machine's cores, since CI runs alone.
+THREADS = os.environ.setdefault("CNNLAB_TEST_THREADS", "1")
+os.environ["OMP_NUM_THREADS"] = THREADS
+import torch  # noqa: E402
+
+torch.set_num_threads(int(THREADS))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory):
+    """Decoded-dataset cache: $CNNLAB_CACHE_DIR if set (CI sets it), else a per-session temporary folder."""
+    if not os.environ.get("CNNLAB_CACHE_DIR"):
+        os.environ["CNNLAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
+def cnnlab(*args, check=True, env=None, timeout=600):
+    """Run the real command line in a subprocess; returns CompletedProcess (stdout/stderr as text)."""
+    e = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
+    r = subprocess.run([sys.executable, "-m", "cnnlab", *map(str, args)], capture_output=True, text=True, env=e,
+                       timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"cnnlab {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+@pytest.fixture(scope="session")
+def emnist_sample(tmp_path_factory) -> Path:
+    """The real EMNIST sample shipped in the package, written out as official idx files."""
+    from cnnlab.experiments.demo import write_sample
+    return write_sample(tmp_path_factory.mktemp("emnist-sample"))
