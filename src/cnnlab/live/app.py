@@ -92,8 +92,9 @@ def onnx_session(model, ckpt: dict):
 
 
 class Pipeline:
-    """One stream: detect (the whole frame every `redetect` frames, near the last faces in between), crop like
-    FER-2013, classify all faces in one batch, smooth per face over `smooth` frames. Keeps time per stage."""
+    """One stream: detect (the whole frame every `redetect` frames, near the last faces in between, and the whole
+    frame again when a face was not found near its last place), crop like FER-2013, classify all faces in one
+    batch, smooth per face over `smooth` frames. Keeps time per stage."""
 
     def __init__(self, classifier: Classifier, detector: FaceDetector, margin: float = FACE_MARGIN,
                  smooth: int = 1, redetect: int = 5):
@@ -110,7 +111,8 @@ class Pipeline:
         if self.count % self.redetect == 0 or len(self.boxes) == 0:
             self.boxes = self.detector.detect(gray)
         else:
-            self.boxes = self.detector.detect_near(gray, self.boxes)
+            near = self.detector.detect_near(gray, self.boxes)
+            self.boxes = near if len(near) >= len(self.boxes) else self.detector.detect(gray)  # lost one: look everywhere
         self.count += 1
         t1 = time.perf_counter()
         probs = self.classifier(crop_faces(gray, self.boxes, self.margin))

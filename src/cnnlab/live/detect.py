@@ -41,6 +41,8 @@ class FaceDetector:
                             "OpenCV 5 no longer ships the cascades)")
         self.scale_factor, self.min_neighbors = scale_factor, min_neighbors
         self.detect_width, self.min_face = detect_width, min_face
+        self.near_size = 48  # detect_near scales each face to about this many pixels (measured: as reliable as
+        # a full detection on FER faces, a quarter of its time)
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
         h, w = gray.shape[:2]
@@ -63,7 +65,7 @@ class FaceDetector:
         for x, y, bw, bh in previous:
             x0, y0 = max(int(x - bw / 2), 0), max(int(y - bh / 2), 0)
             x1, y1 = min(int(x + 1.5 * bw), w), min(int(y + 1.5 * bh), h)
-            s = min(1.0, 64 / bw)  # the face at ~64 px: well above the cascade's 24 px window
+            s = min(1.0, self.near_size / bw)  # the cascade's window is 24 px
             roi = gray[y0:y1, x0:x1]
             small = cv2.resize(roi, (max(round(roi.shape[1] * s), 1), max(round(roi.shape[0] * s), 1)),
                                interpolation=cv2.INTER_AREA) if s < 1 else roi

@@ -1,0 +1,219 @@
+"""cnnlab serve: the HTTP API (faces, limits, bad requests) and the page in a real headless Chromium whose fake
+camera plays a video of FER-2013 test faces. Chromium is driven over the DevTools protocol (websocket-client).
+CI installs Debian's `chromium` (.ci/run); without it the browser test fails, it does not skip."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from cnnlab.cli import build_parser, main
+from cnnlab.live import scene
+from cnnlab.live.detect import iou
+from test_live import ROOT, faces, fer_run  # noqa: F401  (fixtures)
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+COLOURS = {"angry": "#dc2828", "disgust": "#288c28", "fear": "#a03ca0", "happy": "#ffc800", "neutral": "#c8c8c8",
+           "sad": "#2878c8", "surprise": "#ff8c00"}  # as in web/app.js
+
+
+@pytest.fixture(scope="module")
+def server(fer_run):  # noqa: F811
+    from cnnlab.live.web.server import make_server
+    args = build_parser().parse_args(["serve", str(fer_run), "--max-upload-mb", "0.5"])
+    srv = make_server(args, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def request(srv, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", srv.server_port, timeout=60)
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, r.getheader("Content-Type"), data
+
+
+def jpeg(frame) -> bytes:
+    return cv2.imencode(".jpg", frame)[1].tobytes()
+
+
+def test_api_predicts_faces(server, faces):  # noqa: F811
+    frame, truth = next(scene.frames(faces[:2], 1, jitter=0))
+    code, ctype, body = request(server, "POST", "/api/predict", jpeg(frame), {"Content-Type": "image/jpeg"})
+    assert code == 200 and ctype == "application/json"
+    r = json.loads(body)
+    assert (r["width"], r["height"]) == (640, 480) and len(r["faces"]) == 2
+    assert all(any(iou(t, f["box"]) > 0.5 for f in r["faces"]) for t in truth)
+    assert all(abs(sum(f["probs"].values()) - 1) < 1e-3 for f in r["faces"])
+    # a stream keeps its state between frames; PNG works too
+    for _ in range(3):
+        code, _, body = request(server, "POST", "/api/predict?stream=abc", cv2.imencode(".png", frame)[1].tobytes(),
+                                {"Content-Type": "image/png"})
+        assert code == 200 and len(json.loads(body)["faces"]) == 2
+    assert "abc" in server.streams
+    code, _, body = request(server, "POST", "/api/predict", jpeg(scene.background()), {"Content-Type": "image/jpeg"})
+    assert code == 200 and json.loads(body)["faces"] == []
+    code, ctype, body = request(server, "GET", "/")
+    assert code == 200 and ctype.startswith("text/html") and b"app.js" in body
+    code, ctype, body = request(server, "GET", "/app.js")
+    assert code == 200 and b"getUserMedia" in body
+    info = json.loads(request(server, "GET", "/api/info")[2])
+    assert info["classes"][0] == "angry" and info["max_upload_bytes"] == 500_000
+    stats = json.loads(request(server, "GET", "/api/stats")[2])
+    assert stats["frames"] >= 5 and stats["faces"] >= 8
+
+
+def test_api_rejects_bad_requests(server):
+    code, _, body = request(server, "POST", "/api/predict", b"hello", {"Content-Type": "text/plain"})
+    assert code == 415 and "send an image" in json.loads(body)["error"]
+    code, _, body = request(server, "POST", "/api/predict", b"\xff\xd8 not really a jpeg", {"Content-Type": "image/jpeg"})
+    assert code == 400 and "not a readable image" in json.loads(body)["error"]
+    big = os.urandom(600_000)
+    code, _, body = request(server, "POST", "/api/predict", big, {"Content-Type": "image/jpeg"})
+    assert code == 413 and "--max-upload-mb" in json.loads(body)["error"]
+    huge = cv2.imencode(".png", np.zeros((6000, 6000), np.uint8))[1].tobytes()  # small file, 36 megapixels
+    code, _, body = request(server, "POST", "/api/predict", huge, {"Content-Type": "image/png"})
+    assert code == 413 and "megapixels" in json.loads(body)["error"]
+    code, _, body = request(server, "POST", "/api/other", b"x", {"Content-Type": "image/png"})
+    assert code == 404
+    code, _, body = request(server, "GET", "/../../etc/passwd")
+    assert code == 404
+    code, _, body = request(server, "GET", "/", headers={"Host": "evil.example:8000"})  # DNS rebinding
+    assert code == 403 and "loopback" in json.loads(body)["error"]
+
+
+def test_serve_binds_only_to_loopback(fer_run, capsys):  # noqa: F811
+    assert main(["serve", str(fer_run), "--host", "0.0.0.0"]) == 2
+    assert "--allow-remote" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The page in headless Chromium
+
+class DevTools:
+    """The few DevTools-protocol calls the test needs, on one page's websocket."""
+
+    def __init__(self, port: int):
+        import websocket
+        pages = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30))
+        page = next(p for p in pages if p["type"] == "page")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], suppress_origin=True, timeout=60)
+        self.n = 0
+
+    def call(self, method: str, **params) -> dict:
+        self.n += 1
+        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == self.n:
+                if "error" in msg:
+                    raise AssertionError(f"{method}: {msg['error']}")
+                return msg["result"]
+
+    def eval(self, expression: str):
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+    def page_state(self) -> dict:
+        return json.loads(self.eval("JSON.stringify({...document.body.dataset, "
+                                    "status: document.getElementById('status').textContent})") or "{}")
+
+    def screenshot(self, path: Path) -> np.ndarray:
+        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
+        return cv2.imread(str(path))
+
+
+def wait_for(condition, seconds: float, what: str):
+    end = time.time() + seconds
+    while time.time() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+def start_serve(run: Path) -> tuple[subprocess.Popen, str]:
+    """`cnnlab serve RUN --port 0` in a subprocess; returns it and the address it prints."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "cnnlab", "serve", str(run), "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    ready, _, _ = select.select([proc.stdout], [], [], 180)
+    line = proc.stdout.readline() if ready else ""
+    if "http://" not in line:
+        proc.kill()
+        raise AssertionError(f"cnnlab serve did not start: {line}{proc.stderr.read() if proc.poll() is not None else ''}")
+    return proc, line.split("on ", 1)[1].split()[0]
+
+
+def colour_pixels(image: np.ndarray, hex_colour: str) -> int:
+    rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return int((np.abs(image.astype(int) - rgb[::-1]).sum(2) < 30).sum())
+
+
+def test_page_in_headless_chromium(tmp_path, fer_run, faces):  # noqa: F811
+    assert CHROMIUM, "Chromium is needed for this test: apt-get install chromium (the CI script installs it)"
+    camera = tmp_path / "camera.y4m"  # what Chromium's fake camera plays, in a loop
+    scene.write_video(camera, (f for f, _ in scene.frames(faces[:2], 20)), fps=10)
+    photo = tmp_path / "photo.jpg"
+    frame, _ = next(scene.frames(faces[2:5], 1, jitter=0, seed=3))
+    cv2.imwrite(str(photo), frame)
+    serve, url = start_serve(fer_run)
+    profile = tmp_path / "profile"
+    browser = subprocess.Popen(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+         f"--use-file-for-fake-video-capture={camera}", "--window-size=720,1000", "--remote-debugging-port=0",
+         "--remote-debugging-address=127.0.0.1", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 60, "Chromium's DevTools port")
+        page = DevTools(int(port_file.read_text().split()[0]))
+        # the camera: frames go to the server, faces come back and are drawn
+        state = wait_for(lambda: (s := page.page_state()) and int(s.get("frames", 0)) >= 5 and s, 150,
+                         "5 camera frames answered on the page")
+        assert state["faces"] == "2", state
+        labels = state["labels"].split(",")
+        assert len(labels) == 2 and all(label in COLOURS for label in labels)
+        stats = json.loads(urllib.request.urlopen(url + "api/stats", timeout=30).read())
+        assert stats["frames"] >= 5 and stats["faces"] >= 8, stats
+        shot = page.screenshot(tmp_path / "camera.png")
+        assert shot.shape[1] == 720 and shot.shape[0] > 600
+        assert colour_pixels(shot, COLOURS[labels[0]]) > 300, "no box or bar of the predicted class on the page"
+        # the upload box: a photo of three faces
+        root = page.call("DOM.getDocument")["root"]["nodeId"]
+        node = page.call("DOM.querySelector", nodeId=root, selector="#photo")["nodeId"]
+        page.call("DOM.setFileInputFiles", nodeId=node, files=[str(photo)])
+        wait_for(lambda: "photo.jpg: 3 face(s)" in page.page_state().get("status", ""), 60, "the photo's 3 faces")
+        labels = page.page_state()["labels"].split(",")
+        shot = page.screenshot(tmp_path / "photo.png")
+        assert colour_pixels(shot, COLOURS[labels[0]]) > 300
+        if os.environ.get("CNNLAB_KEEP_SCREENSHOTS"):  # to look at them: a folder to copy them into
+            for name in ("camera.png", "photo.png"):
+                shutil.copy(tmp_path / name, Path(os.environ["CNNLAB_KEEP_SCREENSHOTS"]) / name)
+    finally:
+        os.killpg(browser.pid, signal.SIGTERM)
+        browser.wait(30)
+        serve.terminate()
+        serve.wait(30)
