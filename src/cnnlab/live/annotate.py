@@ -25,13 +25,13 @@ def text(frame: np.ndarray, s: str, x: int, y: int, scale: float = 0.45, fg=(255
 
 
 def prob_bars(frame: np.ndarray, probs: dict[str, float], box) -> None:
-    """A small bar chart under the face box (above it if the frame ends): one bar per class, its first two letters
-    below. It is as wide as the box, so neighbouring faces' charts do not overlap."""
+    """A small bar chart under the face box (inside its bottom if the frame ends there): one bar per class, its first
+    two letters below. It is as wide as the box, so neighbouring faces' charts do not overlap."""
     x, y, w, h = box
     fh, fw = frame.shape[:2]
     w = max(w, 7 * 14)
     x = min(max(x, 0), max(fw - w, 0))
-    top = y + h + 2 if y + h + 2 + PANEL_H <= fh else max(y - 24 - PANEL_H, 0)
+    top = y + h + 2 if y + h + 2 + PANEL_H <= fh else max(min(y + h, fh) - PANEL_H, 0)  # else inside the box
     sub = frame[top:top + PANEL_H, x:x + w]
     sub[:] = (sub * 0.3).astype(np.uint8)  # darken behind the bars, keep the picture visible
     step = w / len(probs)

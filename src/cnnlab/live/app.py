@@ -154,12 +154,19 @@ def open_capture(camera: int | None, video: str | None) -> tuple[cv2.VideoCaptur
                             "to MP4, e.g. 'ffmpeg -i IN -c:v libx264 out.mp4'")
         cap.release()
         return cv2.VideoCapture(video), video
-    cap = cv2.VideoCapture(camera)
-    ok = cap.isOpened() and cap.read()[0]
+    log = cv2.utils.logging
+    level = log.getLogLevel()
+    log.setLogLevel(log.LOG_LEVEL_ERROR)  # our message below replaces OpenCV's warnings
+    try:
+        cap = cv2.VideoCapture(camera)
+        ok = cap.isOpened() and cap.read()[0]
+    finally:
+        log.setLogLevel(level)
     if not ok:
         cap.release()
         found = cameras()
-        have = f"cameras here: {', '.join(found)}" if found else "no /dev/video* device here"
+        have = (f"cameras here: {', '.join(found)}" if found else "no /dev/video* device here") \
+            if sys.platform.startswith("linux") else "none found"
         raise UsageError(f"--camera {camera}: cannot open this camera ({have}); pick another --camera N, or use "
                          "--video FILE or --image FILE")
     cap.set(cv2.CAP_PROP_FRAME_WIDTH, 640)
@@ -317,7 +324,7 @@ class FpsMeter:
 # The loop
 
 def run(args) -> dict:
-    """`cnnlab live`: process the source, write the outputs; returns the summary."""
+    """`cnnlab live`: check the source and outputs, load the model, process; returns the summary."""
     if sum(x is not None for x in (args.camera, args.video, args.image)) > 1:
         raise UsageError("give one source: --camera N, --video FILE or --image FILE")
     if args.image is None and args.camera is None and args.video is None:
@@ -328,47 +335,55 @@ def run(args) -> dict:
     cap, name = (None, args.image) if frame is not None else open_capture(args.camera, args.video)
     try:
         window = None if args.no_window else Window()
-    except UsageError:
+        pipe, info = build_pipeline(args)
+    except Exception:
         if cap is not None:
             cap.release()
         raise
-    pipe, info = build_pipeline(args)
-    log = JsonLog(args.log) if args.log else None
     if frame is not None:
-        faces = pipe(frame)
-        draw(frame, faces, bars=not args.no_bars)
-        record = {"frame": 0, "faces": faces}
-        print(json.dumps({"file": args.image, **record}))
-        if args.out:
-            write_image(args.out, frame)
-        if log:
-            log.write(record)
-            log.write({"summary": {"frames": 1, "frames_with_faces": int(bool(faces)), "faces": len(faces),
-                                   "fps": None, "source": name, **info}})
-            log.close()
-        if window:
-            window.show(frame, wait=True)
-            window.close()
-        return {"frames": 1, "faces": len(faces)}
+        return run_image(args, frame, pipe, info, window)
+    return run_stream(args, cap, name, pipe, info, window)
 
-    source_fps = cap.get(cv2.CAP_PROP_FPS) if args.video is not None else None
-    source_fps = source_fps if source_fps and 0 < source_fps < 1000 else (25.0 if args.video is not None else None)
-    out = VideoOut(args.out, source_fps) if args.out else None
+
+def run_image(args, frame: np.ndarray, pipe: Pipeline, info: dict, window: Window | None) -> dict:
+    faces = pipe(frame)
+    draw(frame, faces, bars=not args.no_bars)
+    record = {"frame": 0, "faces": faces}
+    print(json.dumps({"file": args.image, **record}))
+    if args.out:
+        write_image(args.out, frame)
+    summary = {"frames": 1, "fps": None, "frames_with_faces": int(bool(faces)), "faces": len(faces),
+               "source": args.image, **info}
+    if args.log:
+        log = JsonLog(args.log)
+        log.write(record)
+        log.write({"summary": summary})
+        log.close()
+    if window:
+        window.show(frame, wait=True)
+        window.close()
+    return summary
+
+
+def run_stream(args, cap: cv2.VideoCapture, name: str, pipe: Pipeline, info: dict, window: Window | None) -> dict:
+    """Frame by frame until the video ends, --duration/--max-frames, q/Esc in the window or Ctrl-C; the outputs
+    are finished in every one of these cases."""
+    video_fps = cap.get(cv2.CAP_PROP_FPS) if args.video is not None else None
+    video_fps = video_fps if video_fps and 0 < video_fps < 1000 else (25.0 if args.video is not None else None)
+    out = VideoOut(args.out, video_fps) if args.out else None
+    log = JsonLog(args.log) if args.log else None
     meter, n, n_faces, with_faces = FpsMeter(), 0, 0, 0
     start = time.perf_counter()
     try:
-        while True:
-            if args.max_frames is not None and n >= args.max_frames:
-                break
-            t = time.perf_counter() - start
-            if args.duration is not None and (n / source_fps if source_fps else t) >= args.duration:
+        while args.max_frames is None or n < args.max_frames:
+            elapsed = n / video_fps if video_fps else time.perf_counter() - start  # of video, or of camera time
+            if args.duration is not None and elapsed >= args.duration:
                 break
             ok, frame = cap.read()
             if not ok:
                 break
             faces = pipe(frame)
-            fps = meter.tick()
-            draw(frame, faces, fps, bars=not args.no_bars)
+            draw(frame, faces, meter.tick(), bars=not args.no_bars)
             n_faces += len(faces)
             with_faces += bool(faces)
             if out:
@@ -378,6 +393,8 @@ def run(args) -> dict:
             n += 1
             if window and not window.show(frame):
                 break
+    except KeyboardInterrupt:  # Ctrl-C ends a camera recording: keep what was recorded
+        print("stopped", file=sys.stderr)
     finally:
         cap.release()
         if window:
@@ -388,12 +405,11 @@ def run(args) -> dict:
                "ms_per_frame": {k: round(1000 * v / max(n, 1), 2) for k, v in pipe.times.items()}, **info}
     if out:
         out.close()
-        summary["out"] = str(args.out)
-        summary["out_fps"] = out.fps
+        summary.update(out=str(args.out), out_fps=out.fps)
     if log:
         log.write({"summary": summary})
         log.close()
     if n == 0:
         raise DataError(f"{name}: no frames could be read")
-    print(json.dumps({"summary": summary}), file=sys.stdout)
+    print(json.dumps({"summary": summary}))
     return summary

@@ -42,10 +42,10 @@ function drawFaces(canvas, data, mirror) {
     g.fillRect(x, Math.max(y - 22 * s, 0), tw + 8 * s, 22 * s);
     g.fillStyle = "#000";
     g.fillText(label, x + 4 * s, Math.max(y - 22 * s, 0) + 17 * s);
-    // a bar chart under the box (above it at the bottom edge), as wide as the box
+    // a bar chart under the box (inside its bottom at the frame's edge), as wide as the box
     const names = Object.keys(f.probs), panelH = 50 * s, pw = Math.max(w, 7 * 14 * s);
     const px = Math.min(Math.max(x, 0), Math.max(data.width - pw, 0));
-    const py = y + h + 2 * s + panelH <= data.height ? y + h + 2 * s : Math.max(y - 24 * s - panelH, 0);
+    const py = y + h + 2 * s + panelH <= data.height ? y + h + 2 * s : Math.max(Math.min(y + h, data.height) - panelH, 0);
     const step = pw / names.length, base = py + panelH - 13 * s;
     g.fillStyle = "rgba(0,0,0,0.65)";
     g.fillRect(px, py, pw, panelH);
