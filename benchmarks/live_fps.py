@@ -155,7 +155,7 @@ def main():
     ap.add_argument("--frames", type=int, default=200, help="timed frames per video (after 10 warm-up frames)")
     ap.add_argument("--faces", type=int, nargs="+", default=[1, 4], help="faces per frame")
     ap.add_argument("--redetect", type=int, nargs="+", default=[5, 1], help="full-frame detection every N frames")
-    ap.add_argument("--smooth", type=int, default=1, help="probability smoothing over N frames")
+    ap.add_argument("--smooth", type=int, default=5, help="probability smoothing over N frames (as cnnlab live)")
     ap.add_argument("--cascade", default="default", help="Haar cascade")
     ap.add_argument("--scale-factor", type=float, default=1.1, help="cascade scale factor")
     ap.add_argument("--min-neighbors", type=int, default=4, help="cascade min neighbours")

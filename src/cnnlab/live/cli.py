@@ -25,9 +25,11 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--redetect", type=int, default=5,
                    help="search the whole frame every N frames, only near the faces already found in between (1 = always)")
     g.add_argument("--margin", type=float, default=None,
-                   help="widen each face box by this share of its width per side before the 48×48 crop "
-                        "(default: the model card's face_margin, else 0.0: a Haar box is about a FER-2013 crop)")
-    g.add_argument("--smooth", type=int, default=1, help="average each face's probabilities over N frames (boxes matched by IoU)")
+                   help="widen each face box by this share of its width per side before the 48×48 crop; unset: "
+                        "the model card's face_margin, else 0.0 (a Haar box is about a FER-2013 crop)")
+    g.add_argument("--smooth", type=int, default=5,
+                   help="average each face's probabilities over its last N frames, so labels do not flicker "
+                        "(faces matched by box overlap; 1 = off)")
 
 
 def register(sub) -> None:

@@ -105,7 +105,8 @@ class Handler(BaseHTTPRequestHandler):
         """On a loopback address, only answer pages loaded from localhost (no DNS-rebinding from other sites)."""
         if not self.server.loopback:
             return True
-        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+        host = self.headers.get("Host") or ""
+        host = host[1:host.find("]")] if host.startswith("[") else host.split(":")[0]  # [::1]:8000, localhost:8000
         if is_loopback(host):
             return True
         self.error(403, f"Host {host!r} is not a loopback address; open http://127.0.0.1:{self.server.server_port}/")
