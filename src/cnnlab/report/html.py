@@ -302,8 +302,9 @@ def write_report(runs: list[Path], out: Path, title: str = "cnnlab report", extr
         text = f.read_text()
         if text.strip() not in shown:
             shown.add(text.strip())
+            figure = img(f.with_suffix(".png"), f.stem) if f.with_suffix(".png").is_file() else ""  # sweep.png
             parts.append(f'<section id="{esc(f.stem)}" data-section="{esc(f.stem)}"><p><i>{esc(f)}</i></p>'
-                         f"{markdown.to_html(text)}</section>")
+                         f"{markdown.to_html(text)}{figure}</section>")
     with tempfile.TemporaryDirectory(prefix="cnnlab-report-") as tmp:
         tmp = Path(tmp)
         if len(runs_) > 1:

@@ -72,6 +72,7 @@ def run_one(path: Path, out: Path, env: dict, timeout: int, quiet: bool) -> dict
     nb = nbformat.read(path, as_version=4)
     bar = progress(sum(c.cell_type == "code" for c in nb.cells), path.stem, quiet)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not its loopback-TCP warning
                             on_cell_executed=lambda **_: bar.update(1))
     t0, status, error = time.perf_counter(), "ok", None
     try:
