@@ -41,7 +41,7 @@ def config(args, recipe: dict | None = None, **overrides):
                 setattr(args, k, v)
         else:
             over[k] = v
-    cfg = config_from_args(args, DATASET, **over, **overrides)
+    cfg = config_from_args(args, DATASET, **{**over, **overrides})
     if recipe is not None and "model_kwargs" in recipe:
         cfg.model_kwargs = {**recipe["model_kwargs"], **({"dropout": args.dropout} if args.dropout is not None else {})}
     return cfg
@@ -58,6 +58,8 @@ def run_teacher(args) -> int:
     from cnnlab.cli import print_json
     from cnnlab.distill import teacher as T
     from cnnlab.experiments.distill import FINETUNE, PROBE
+    from cnnlab.models.zoo import check_weights
+    check_weights(int(args.arch.removeprefix("resnet")), args.weights)
     cfg = config(args, PROBE if args.mode == "linear-probe" else FINETUNE, model=args.arch)
     size = args.image_size or T.default_image_size(args.weights)
     scale = args.backbone_lr_scale if args.mode == "finetune" else 1.0
@@ -96,6 +98,8 @@ def run_sweep(args) -> int:
 
 def run_compare(args) -> int:
     from cnnlab.distill.compare import compare
+    from cnnlab.models.zoo import check_weights
+    check_weights(int(args.teacher_arch.removeprefix("resnet")), args.weights)
     cfg = config(args)
     result = compare(cfg, Path(args.out), teacher_arch=args.teacher_arch, weights=args.weights,
                      image_size=args.image_size, probe_epochs=args.probe_epochs,

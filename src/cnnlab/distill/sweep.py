@@ -59,7 +59,8 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
 def markdown(result: dict, alphas: list[float], taus: list[float]) -> str:
     best = result["best"]
     acc = {(r["alpha"], r["tau"]): r["accuracy"] for r in result["runs"]}
-    lines = [f"# Distillation sweep: alpha and tau ({result['epochs']} epochs each)", "",
+    epochs = f"{result['epochs']} epoch{'s' if result['epochs'] != 1 else ''}"
+    lines = [f"# Distillation sweep: alpha and tau ({epochs} each)", "",
              f"Teacher: `{result['teacher']}`; soft term {'scaled by tau²' if result['t2_scale'] else 'not scaled by tau²'}. "
              "Test accuracy of each student (the checkpoint picked on the validation split); **bold** is the best.", "",
              "| alpha \\ tau | " + " | ".join(f"{t:g}" for t in taus) + " |", "|---|" + "---:|" * len(taus)]

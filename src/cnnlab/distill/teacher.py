@@ -129,6 +129,14 @@ def _head_eval(head, feats: torch.Tensor, labels: torch.Tensor) -> dict:
         return {"loss": float(F.cross_entropy(logits, labels)), "acc": float((logits.argmax(1) == labels).float().mean())}
 
 
+@torch.no_grad()
+def fold_head(target: torch.nn.Linear, head: torch.nn.Linear, mu: torch.Tensor, sd: torch.Tensor) -> None:
+    """target(f) = head((f - mu) / sd): W' = W / sd, b' = b - W' mu."""
+    w = head.weight / sd
+    target.weight.copy_(w)
+    target.bias.copy_(head.bias - w @ mu)
+
+
 def freeze_backbone(model) -> None:
     """requires_grad only on the final layer (model.head)."""
     for p in model.parameters():
@@ -181,9 +189,14 @@ def linear_probe(cfg: TrainConfig, weights: str = "imagenet") -> dict:
         f"({sum(len(f) for f in feats.values()) / feature_seconds:.0f} images/s)", quiet)
     labels = {"train": train_set.labels.to(dev), "val": val_set.labels.to(dev), "test": test_set.labels.to(dev)}
 
+    # The head trains on standardised features (well-conditioned whatever the backbone's scale) and is folded
+    # back into the model's own final layer, so best.pt is a plain ResNet.
+    mu, sd = feats["train"].mean(0), feats["train"].std(0).clamp_min(1e-6)
+    feats = {k: (f - mu) / sd for k, f in feats.items()}
     metrics = {}
     if d.is_main:
-        head = model.head
+        torch.manual_seed(cfg.seed)
+        head = torch.nn.Linear(feats["train"].shape[1], len(classes)).to(dev)
         opt = make_optimizer(cfg, head)
         batches0 = batch_indices(len(train_set), cfg.batch_size, True, cfg.seed, 0)
         sched = make_schedule(cfg, opt, len(batches0))
@@ -227,9 +240,11 @@ def linear_probe(cfg: TrainConfig, weights: str = "imagenet") -> dict:
             score = val["acc"] if val["acc"] is not None else float(epoch)
             if score > best["val_acc"]:
                 best = {"val_acc": score, "epoch": epoch + 1}
+                fold_head(model.head, head, mu, sd)
                 atomic_torch_save({"model": model.state_dict(), **meta, "epoch": epoch + 1, "val_acc": val["acc"]},
                                   out / "best.pt")
         tb.close()
+        fold_head(model.head, head, mu, sd)  # the last epoch's head
         atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": cfg.epochs, "step": 0,
                            "history": history, "best": best, **meta}, out / "last.pt")
         log(f"linear probe: best epoch {best['epoch']}, val acc {best['val_acc']:.4f}, head trained in "

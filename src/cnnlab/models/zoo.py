@@ -121,7 +121,7 @@ def _names(keys, limit=6) -> str:
     return ", ".join(keys[:limit]) + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
-def load_backbone(model: ResNet, state_dict: dict, where: str) -> None:
+def load_backbone(model: ResNet, state_dict: dict, where: str, check_only: bool = False) -> None:
     """Copy every backbone tensor of `state_dict` (torchvision key names) into `model.net`; the file's `fc.*` is
     ignored (the final layer is new). Any missing, unexpected or differently shaped key is an error that names it."""
     own = {k: v for k, v in model.net.state_dict().items() if not k.startswith("fc.")}
@@ -135,7 +135,17 @@ def load_backbone(model: ResNet, state_dict: dict, where: str) -> None:
                  f"other shapes (file vs model): {_names(shapes, 3)}" if shapes else ""]
         raise DataError(f"{where}: not {arch} weights ({'; '.join(p for p in parts if p)}); give a {arch} state dict "
                         "(torchvision key names)")
-    model.net.load_state_dict({**model.net.state_dict(), **theirs})
+    if not check_only:
+        model.net.load_state_dict({**model.net.state_dict(), **theirs})
+
+
+def check_weights(depth: int, weights: str) -> None:
+    """Fail early, before any data is read, on a weights file that does not fit ResNet-`depth`."""
+    if weights in (None, "", "none", "imagenet"):
+        return
+    with torch.device("meta"):
+        model = ResNet(10, [3, 32, 32], depth=depth)
+    load_backbone(model, read_state_dict(weights), f"--weights {weights}", check_only=True)
 
 
 def load_weights(model: ResNet, weights: str) -> str:
