@@ -286,3 +286,25 @@ def test_bad_teacher_and_options_are_refused(pipeline, tmp_path, capsys):
     code, err = fails("distill", "teacher", "--weights", tmp_path / "emnist.pt", "--arch", "resnet18", "--out",
                       tmp_path / "t", *SLICE)
     assert code == 2 and "not resnet18 weights" in err and "missing keys: bn1.bias" in err and "unexpected keys" in err
+
+
+def test_distilled_student_under_torchrun(pipeline, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run_dir = tmp_path / "ddp"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **ONE_THREAD}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port", str(port),
+                        "-m", "cnnlab", "distill", "student", "--teacher", str(pipeline[0] / "teacher-finetune"),
+                        "--alpha", "0.5", "--tau", "2", "--device", "cpu", "--out", str(run_dir),
+                        *map(str, STUDENT), *map(str, SLICE)], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((run_dir / "config.json").read_text())["world_size"] == 2
+    assert json.loads((run_dir / "distill.json").read_text())["alpha"] == 0.5
+    assert json.loads((run_dir / "metrics.json").read_text())["num_samples"] == 64
