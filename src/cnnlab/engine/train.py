@@ -215,8 +215,8 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             else:
                 loss = loss_fn(logits.float(), y, x, idx)
             if (not cuda or step % 50 == 0) and not torch.isfinite(loss):
-                raise RunError(f"loss became {float(loss)} at epoch {epoch + 1}, step {step}; lower --lr (now {cfg.lr}) "
-                               f"or check the data. {out / 'last.pt'} holds the last good state")
+                raise RunError(f"loss became {float(loss.detach())} at epoch {epoch + 1}, step {step}; lower --lr "
+                               f"(now {cfg.lr}) or check the data.{kept(out)}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -233,8 +233,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             at_limit = cfg.max_steps is not None and global_step >= cfg.max_steps
             if at_limit or stop.requested or (step + 1) % cfg.checkpoint_steps == 0:
                 if not torch.isfinite(stats[0]):
-                    raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr}). "
-                                   f"{out / 'last.pt'} holds the last good state")
+                    raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr}).{kept(out)}")
                 save_last(epoch, step + 1)
             if stop.requested:
                 bar.close()
@@ -253,8 +252,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
         # ---- end of epoch: gather train stats, evaluate val (selection) and test (curves only) ----
         total = distributed.all_reduce_sum(stats.clone(), d)
         if not torch.isfinite(total[0]):
-            raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr}). "
-                           f"{out / 'last.pt'} holds the last good state")
+            raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr}).{kept(out)}")
         val = evaluate(model, val_set, dev, cfg.eval_batch_size)
         test = evaluate(model, test_set, dev, cfg.eval_batch_size)
         if cfg.schedule == "plateau":
@@ -311,6 +309,10 @@ def final_metrics(out: Path, test_set: TensorData, dev, cfg: TrainConfig, params
     plots.curves(history, out / "plots" / "curves.png", title=f"{cfg.dataset} / {cfg.model}")
     plots.confusion(metrics["confusion_matrix"], metrics["classes"], out / "plots" / "confusion_matrix.png")
     return metrics
+
+
+def kept(out: Path) -> str:
+    return f" {out / 'last.pt'} holds the last good state" if (out / "last.pt").exists() else ""
 
 
 def fmt(v) -> str:

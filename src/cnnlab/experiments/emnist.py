@@ -62,7 +62,7 @@ def markdown(result: dict, cfg: TrainConfig) -> str:
         m, c = rows["mlp"], rows["cnn"]
         better = "CNN" if c["accuracy"] >= m["accuracy"] else "MLP"
         lines += [f"**MLP vs CNN.** With about the same number of parameters ({m['params']:,} vs {c['params']:,}), the "
-                  f"{better} is more accurate here ({c['accuracy']:.4f} vs {m['accuracy']:.4f}). A convolution shares "
+                  f"{better} is more accurate here (CNN {c['accuracy']:.4f}, MLP {m['accuracy']:.4f}). A convolution shares "
                   "one small filter across every position of the image, so its parameters buy translation-equivariant "
                   "feature detectors instead of one weight per pixel and unit; pooling adds tolerance to small shifts. "
                   "The MLP must learn each stroke at each position separately from the same data.", ""]
