@@ -14,7 +14,7 @@ from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
 from cnnlab.engine.config import TrainConfig
 from cnnlab.engine.logging import log
 
-DEFAULTS = dict(epochs=8, batch_size=256, lr=3e-3, weight_decay=5e-4, optimizer="adamw", schedule="cosine",
+DEFAULTS = dict(epochs=6, batch_size=256, lr=3e-3, weight_decay=5e-4, optimizer="adamw", schedule="cosine",
                 label_smoothing=0.05, augment={"degrees": 8.0, "scale": 0.08}, model_kwargs={"dropout": 0.3})
 
 MODELS = ("mlp", "cnn", "cnn-factorized")
