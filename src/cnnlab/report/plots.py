@@ -51,20 +51,27 @@ def confusion(matrix, classes: list[str], path: Path, normalize: bool = True) ->
     fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size))
     axes = np.atleast_1d(axes)
     for ax, (name, m) in zip(axes, panels):
-        im = ax.imshow(m, cmap="Blues")
-        ax.set_title(name)
-        ax.set_xticks(range(k), classes, rotation=90 if k > 12 else 0, fontsize=8 if k > 20 else 10)
-        ax.set_yticks(range(k), classes, fontsize=8 if k > 20 else 10)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        if k <= 15:
-            for i in range(k):
-                for j in range(k):
-                    v = m[i, j]
-                    ax.text(j, i, f"{v:.2f}" if name != "counts" else f"{int(v)}", ha="center", va="center",
-                            fontsize=8, color="white" if v > m.max() / 2 else "black")
-        fig.colorbar(im, ax=ax, fraction=0.046)
+        draw_confusion(fig, ax, m, classes, normalized=name != "counts", title=name)
     return save(fig, path)
+
+
+def draw_confusion(fig, ax, cm: np.ndarray, classes: list[str], normalized: bool, title: str) -> None:
+    """One confusion-matrix panel on `ax`: rows true, columns predicted; values written in when there are few."""
+    k = len(classes)
+    im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1 if normalized else None)
+    ax.set_title(title)
+    fs = 7 if k > 30 else 9
+    ax.set_xticks(range(k), classes, rotation=90 if k > 12 else 0, fontsize=fs)
+    ax.set_yticks(range(k), classes, fontsize=fs)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if k <= 15:
+        for i in range(k):
+            for j in range(k):
+                v = cm[i, j]
+                ax.text(j, i, f"{v:.2f}" if normalized else f"{int(v)}", ha="center", va="center", fontsize=8,
+                        color="white" if v > cm.max() / 2 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046)
 
 
 def image_grid(images, titles: list[str], path: Path, cols: int = 16, cmap: str = "gray", suptitle: str = "") -> Path:
@@ -116,18 +123,6 @@ def confusion_panel(matrix, classes: list[str], path: Path, normalized: bool = F
     k = len(classes)
     size = max(4.5, min(16.0, 0.24 * k + 2.5))
     fig, ax = plt.subplots(figsize=(size + 1, size))
-    im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1 if normalized else None)
-    ax.set_title(title or ("row-normalised (diagonal = recall)" if normalized else "counts"))
-    fs = 7 if k > 30 else 9
-    ax.set_xticks(range(k), classes, rotation=90 if k > 12 else 0, fontsize=fs)
-    ax.set_yticks(range(k), classes, fontsize=fs)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    if k <= 15:
-        for i in range(k):
-            for j in range(k):
-                v = cm[i, j]
-                ax.text(j, i, f"{v:.2f}" if normalized else f"{int(v)}", ha="center", va="center", fontsize=8,
-                        color="white" if v > cm.max() / 2 else "black")
-    fig.colorbar(im, ax=ax, fraction=0.046)
+    draw_confusion(fig, ax, cm, classes, normalized,
+                   title or ("row-normalised (diagonal = recall)" if normalized else "counts"))
     return save(fig, path)
