@@ -70,7 +70,7 @@ def draw_confusion(fig, ax, cm: np.ndarray, classes: list[str], normalized: bool
             for j in range(k):
                 v = cm[i, j]
                 ax.text(j, i, f"{v:.2f}" if normalized else f"{int(v)}", ha="center", va="center", fontsize=8,
-                        color="white" if v > cm.max() / 2 else "black")
+                        color="white" if v > (1.0 if normalized else cm.max()) / 2 else "black")
     fig.colorbar(im, ax=ax, fraction=0.046)
 
 
