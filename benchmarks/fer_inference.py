@@ -10,15 +10,16 @@ the minimum, "best") of `--repeats` timed calls after warm-up, divided by the ba
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import write  # noqa: E402
 
 from cnnlab.data.fer2013 import CLASSES, MEAN, SHAPE, STD
 from cnnlab.export import write_onnx
@@ -70,10 +71,8 @@ def main():
                     row[f"{name}_ms_per_face"] = round(1000 * median / batch, 3)
                     row[f"{name}_best_ms_per_face"] = round(1000 * best / batch, 3)
                 results.append(row)
-    print(json.dumps({"benchmark": "fer_inference", "machine": f"{platform.processor() or platform.machine()}, "
-                      f"{os.cpu_count()} cores", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-                      "onnxruntime": ort.__version__, "repeats": args.repeats, "results": results}))
-
+    write("fer_inference_cpu", results, "cpu", note=f"onnxruntime {ort.__version__}; ms per face = median of "
+          f"{args.repeats} timed calls / batch (best = fastest call), measured in one run")
 
 if __name__ == "__main__":
     main()
