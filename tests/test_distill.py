@@ -5,7 +5,6 @@ a small CNN student, so that it runs in about a minute on a CPU)."""
 import json
 import math
 
-import numpy as np
 import pytest
 import torch
 import torchvision
