@@ -145,10 +145,12 @@ def row(name: str, run: Path, cfg: TrainConfig) -> dict:
 def markdown(t: dict) -> str:
     r = {i: m for i, m in enumerate(t["models"])}
     probe, ft, kd, base = r[0], r[1], r[2], r[3]
+    random = t["weights"] == "none"
+    epochs = f"{t['epochs']} epoch{'s' if t['epochs'] != 1 else ''}"
     lines = [f"# CIFAR-10: teacher vs distilled student vs student alone ({t['dataset']})", "",
              f"Teacher: {t['teacher_arch']} ({'weights ' + t['weights']}, images resized to {t['image_size']}×"
              f"{t['image_size']} inside the model). Student: {kd['arch']}. The fine-tuned teacher and both students "
-             f"trained {t['epochs']} epochs; the linear probe trained its final layer {t['probe_epochs']} epochs on "
+             f"trained {epochs}; the linear probe trained its final layer {t['probe_epochs']} epochs on "
              f"frozen features. Test accuracy of the checkpoint picked on the validation split. Inference speed "
              f"measured on {t['device']}.", "",
              "| model | accuracy | macro precision | macro recall | parameters (trained) | epochs | train s | inference images/s |",
@@ -160,16 +162,18 @@ def markdown(t: dict) -> str:
     gain = kd["accuracy"] - base["accuracy"]
     lines += ["", "## Why they differ", "",
               f"**Linear probe vs fine-tuning.** The probe trains only the final layer ({probe['params_trained']:,} "
-              "parameters) on features the backbone learnt for another task, so it is as good as those features are "
-              "linearly separable for CIFAR-10: cheap (one inference pass, then seconds) but limited"
-              + (", and with random weights (`--weights none`) the features are random projections, so the probe "
-                 "shows how little a frozen untrained network offers" if t["weights"] == "none" else "")
+              "parameters) on the frozen backbone's features, "
+              + ("which here are random (`--weights none`): it shows how little an untrained network's features "
+                 "offer" if random else "which were learnt on ImageNet: it is as good as those features are linearly "
+                 "separable for CIFAR-10, cheap (one inference pass, then seconds) but limited")
               + f". Fine-tuning adapts all {ft['params']:,} parameters to CIFAR-10 (here {ft['accuracy']:.4f} vs "
               f"{probe['accuracy']:.4f}), at the price of full forward and backward passes through the ResNet.", "",
               f"**Teacher vs student.** The student has {base['params']:,} parameters, "
               f"{ft['params'] / max(1, base['params']):.1f}× fewer than the teacher, and runs "
               f"{kd['inference_images_per_second'] / max(1e-9, ft['inference_images_per_second']):.1f}× as many images "
-              f"per second at inference here (the teacher also works at {t['image_size']}×{t['image_size']}).", "",
+              f"per second at inference here"
+              + (f" (the teacher works on images resized to {t['image_size']}×{t['image_size']})." if t["image_size"] != 32 else ".")
+              + " Fewer parameters and multiply-adds buy speed and memory, not accuracy.", "",
               f"**Distillation vs no teacher.** Same network, same data, same epochs and schedule; only the loss "
               f"differs. The distilled student is {abs(gain) * 100:.2f} points {'more' if gain >= 0 else 'less'} accurate "
               f"({kd['accuracy']:.4f} vs {base['accuracy']:.4f}). The teacher's softened probabilities (tau "
