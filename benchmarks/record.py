@@ -33,6 +33,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("name")
     ap.add_argument("--existing", action="store_true", help="the run already finished: only read its results")
+    ap.add_argument("--note", default="", help="what a reader needs beside the command (environment, data slice)")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -43,7 +44,7 @@ def main():
     device = json.loads(config.read_text())["environment"].get("cuda_device") if config else None
     RESULTS.mkdir(exist_ok=True)
     record = {"name": args.name, "command": "cnnlab " + " ".join(cmd),
-              "machine": f"GPU: {device}" if device else machine("cpu"), "results": summary(out)}
+              "machine": f"GPU: {device}" if device else machine("cpu"), "note": args.note, "results": summary(out)}
     (RESULTS / f"{args.name}.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record["results"])[:2000])
 
