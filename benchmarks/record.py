@@ -34,9 +34,11 @@ def main():
     ap.add_argument("name")
     ap.add_argument("--existing", action="store_true", help="the run already finished: only read its results")
     ap.add_argument("--note", default="", help="what a reader needs beside the command (environment, data slice)")
-    ap.add_argument("cmd", nargs=argparse.REMAINDER)
-    args = ap.parse_args()
-    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    argv = sys.argv[1:]
+    if "--" not in argv:
+        ap.error("put the cnnlab command after --")
+    split = argv.index("--")
+    args, cmd = ap.parse_args(argv[:split]), argv[split + 1:]
     out = Path(cmd[cmd.index("--out") + 1])
     if not args.existing:
         subprocess.run([sys.executable, "-m", "cnnlab", *cmd], check=True)
