@@ -13,7 +13,7 @@ import torch
 RESULTS = Path(__file__).parent / "results"
 
 
-def machine(device: torch.device | str = "cpu") -> str:
+def machine(device: torch.device | str = "cpu", threads: bool = True) -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(device)}"
@@ -25,7 +25,8 @@ def machine(device: torch.device | str = "cpu") -> str:
                 break
     except OSError:
         pass
-    return f"CPU: {cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    return f"CPU: {cpu}, {os.cpu_count()} cores, torch {torch.__version__}" + (
+        f" ({torch.get_num_threads()} threads)" if threads else "")
 
 
 def write(name: str, results, device="cpu", note: str = "") -> Path:

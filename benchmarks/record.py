@@ -46,7 +46,7 @@ def main():
     device = json.loads(config.read_text())["environment"].get("cuda_device") if config else None
     RESULTS.mkdir(exist_ok=True)
     record = {"name": args.name, "command": "cnnlab " + " ".join(cmd),
-              "machine": f"GPU: {device}" if device else machine("cpu"), "note": args.note, "results": summary(out)}
+              "machine": f"GPU: {device}" if device else machine("cpu", threads=not args.existing), "note": args.note, "results": summary(out)}
     (RESULTS / f"{args.name}.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record["results"])[:2000])
 
