@@ -49,3 +49,8 @@ def test_factorized_cnn_has_no_square_kernels_and_fewer_params():
 def test_unknown_model():
     with pytest.raises(UsageError, match="unknown model 'resnet9000'.*cnn"):
         registry.resolve("resnet9000", 62, SHAPE)
+
+
+def test_option_a_model_does_not_take():
+    with pytest.raises(UsageError, match="model 'mlp' has no option width"):
+        registry.build("mlp", 62, SHAPE, width=8)

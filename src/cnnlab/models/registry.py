@@ -7,6 +7,7 @@ so `build(arch, **kwargs)` rebuilds exactly the trained model without re-running
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from torch import nn
 
@@ -39,7 +40,14 @@ def _constructor(arch: str):
 
 def build(arch: str, num_classes: int, input_shape, **kwargs) -> nn.Module:
     fixed = MODELS[arch][1] if arch in MODELS else {}
-    return _constructor(arch)(num_classes, list(input_shape), **{**fixed, **kwargs})
+    constructor = _constructor(arch)
+    accepted = inspect.signature(constructor).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        unknown = sorted(set(kwargs) - set(accepted))
+        if unknown:
+            raise UsageError(f"model {arch!r} has no option {', '.join(unknown)} (it takes: "
+                             f"{', '.join(k for k in accepted if k not in ('num_classes', 'input_shape'))})")
+    return constructor(num_classes, list(input_shape), **{**fixed, **kwargs})
 
 
 def resolve(arch: str, num_classes: int, input_shape, param_budget: int | None = None, **hparams) -> dict:
