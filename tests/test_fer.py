@@ -66,6 +66,12 @@ def test_folder_layout(tmp_path, cache):
     assert torch.equal(cached.images, test.images) and len(list(Path(cache).glob("fer2013-test-*.pt"))) == 1
 
 
+def test_hidden_folders_are_not_classes(tmp_path, cache):
+    write_layout(tmp_path / "fer", per_class=1)
+    (tmp_path / "fer" / "train" / ".ipynb_checkpoints").mkdir()
+    assert len(fer2013.load(tmp_path / "fer", "train", cache=cache).classes) == 7
+
+
 def test_unknown_class_folder(tmp_path, cache):
     write_layout(tmp_path / "fer", per_class=1)
     (tmp_path / "fer" / "test" / "surprise").rename(tmp_path / "fer" / "test" / "suprise")

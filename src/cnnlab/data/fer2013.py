@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlab.data.images import image_files, read_folder
+from cnnlab.data.images import class_folders, image_files, read_folder
 from cnnlab.data.tensors import TensorData, cached
 from cnnlab.errors import DataError
 
@@ -69,7 +69,7 @@ def _source(root: Path, split: str) -> Path:
 
 
 def _check_classes(folder: Path) -> None:
-    names = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    names = [p.name for p in class_folders(folder)]
     unknown = [n for n in names if n not in CLASSES]
     if unknown:
         raise DataError(f"{folder}: unknown class folder(s) {unknown}; FER-2013's classes are {CLASSES} "
@@ -91,7 +91,7 @@ def load(root: str | Path, split: str = "train", cache: str | None = None, downl
     if src.suffix == ".csv":
         return cached(f"fer2013-csv-{split}", [src], lambda: read_csv(src, split), cache)
     _check_classes(src)
-    files = [src] + sorted(p for p in src.iterdir() if p.is_dir())  # folder mtimes change when files come or go
+    files = [src] + class_folders(src)  # folder mtimes change when files come or go
 
     def decode() -> TensorData:
         data, skipped = read_folder(src, CLASSES, SHAPE, skip_bad=skip_bad)

@@ -32,12 +32,17 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS)
 
 
+def class_folders(root: Path) -> list[Path]:
+    """The sub-folders of root, without hidden ones (.ipynb_checkpoints, .DS_Store folders, ...)."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def read_folder(root: str | Path, classes: list[str], shape: list[int], skip_bad: bool = False) -> tuple[TensorData, list[Path]]:
     """Read ROOT/<class>/<image>. Every sub-folder must be one of `classes`; returns (data, skipped files)."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: no such folder; give a folder of <class>/<image> files")
-    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    folders = class_folders(root)
     if not folders:
         raise DataError(f"{root}: holds no class folders; expected {root}/<class>/<image> with classes {classes}")
     unknown = [f.name for f in folders if f.name not in classes]
