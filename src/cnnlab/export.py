@@ -14,34 +14,20 @@ HDF5 layout (h5py):
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from cnnlab.atomic import atomic_path
 from cnnlab.errors import DataError, RunError
 
 OPSET = 17
 H5_FORMAT = "cnnlab-h5"
 PREPROCESSING = ("input: float32 images [N, C, H, W] = uint8 pixels / 255 (C=1 gray or 3 RGB, resized to H×W); "
                  "mean/std normalisation is inside the model; output: logits (softmax = probabilities)")
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path):
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def check_images(input_shape, n: int = 8, seed: int = 0) -> torch.Tensor:

@@ -16,6 +16,8 @@ from typing import Callable, Iterator
 
 import torch
 
+from cnnlab.atomic import atomic_torch_save
+
 
 @dataclass
 class TensorData:
@@ -56,15 +58,6 @@ def _fingerprint(files: list[Path]) -> str:
         st = f.stat()
         h.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
-
-
-def atomic_torch_save(obj, path: Path) -> None:
-    """Write to a temporary file in the same folder, then rename: a killed process never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def cached(name: str, files: list[Path], decode: Callable[[], TensorData], cache: str | None = None) -> TensorData:

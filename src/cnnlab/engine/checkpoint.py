@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import torch
 
-from cnnlab.data.tensors import atomic_torch_save
+from cnnlab.atomic import atomic_torch_save, atomic_write_json, atomic_write_text
 from cnnlab.errors import DataError
 
-__all__ = ["atomic_torch_save", "atomic_write_text", "load_checkpoint", "build_from_checkpoint"]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+__all__ = ["atomic_torch_save", "atomic_write_json", "atomic_write_text", "load_checkpoint", "build_from_checkpoint"]
 
 
 def load_checkpoint(path: Path) -> dict:

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from cnnlab.atomic import atomic_write_bytes, temp_path
 from cnnlab.errors import DataError, UsageError
 from cnnlab.live import DEFAULT_MODEL
 from cnnlab.live.annotate import draw
@@ -183,20 +184,13 @@ def read_image(path: str) -> np.ndarray:
     return frame
 
 
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-
-
 def write_image(path: str | Path, frame: np.ndarray) -> None:
     """Atomically: encode, write a temporary file, rename."""
     path = Path(path)
     ok, buf = cv2.imencode(path.suffix, frame)
     if not ok:
         raise UsageError(f"--out {path}: cannot write this image format; use .png or .jpg")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp(path)
-    tmp.write_bytes(buf.tobytes())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buf.tobytes())
 
 
 class VideoOut:
@@ -208,8 +202,7 @@ class VideoOut:
         if self.path.suffix.lower() not in VIDEO_EXTS:
             raise UsageError(f"--out {path}: a video needs one of {sorted(VIDEO_EXTS)} (an image one of "
                              f"{sorted(IMAGE_EXTS)} goes with --image)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp, self.fps, self.writer, self.buffer, self.frames = _tmp(self.path), fps, None, [], 0
+        self.tmp, self.fps, self.writer, self.buffer, self.frames = temp_path(self.path), fps, None, [], 0
 
     def _open(self, size) -> None:
         fourcc = cv2.VideoWriter_fourcc(*VIDEO_EXTS[self.path.suffix.lower()])
@@ -249,8 +242,7 @@ class JsonLog:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = _tmp(self.path)
+        self.tmp = temp_path(self.path)
         self.f = open(self.tmp, "w")
 
     def write(self, obj: dict) -> None:
