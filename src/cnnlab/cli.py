@@ -60,6 +60,8 @@ def add_train_options(p: argparse.ArgumentParser, model: bool = True) -> None:
     """Options of every training command; None means 'the dataset's default recipe' (see `cnnlab.experiments`)."""
     g = p.add_argument_group("training (unset options take the dataset's default recipe)")
     g.add_argument("--data", help="dataset folder (see DESIGN.md for each dataset's layout)")
+    g.add_argument("--recipe", help="named recipe of the dataset (fer2013: cpu or gpu; default gpu when CUDA is "
+                                    "present, else cpu); the options below override its values")
     if model:
         g.add_argument("--model", help="model name (cnnlab models --all lists them); default: cnn")
     g.add_argument("--out", help="run folder to write", required=True)
@@ -72,6 +74,10 @@ def add_train_options(p: argparse.ArgumentParser, model: bool = True) -> None:
     g.add_argument("--optimizer", choices=["adamw", "sgd"], help="optimiser (sgd uses Nesterov momentum 0.9)")
     g.add_argument("--schedule", choices=["cosine", "plateau", "none"], help="learning-rate schedule")
     g.add_argument("--label-smoothing", type=float, help="label smoothing of the cross-entropy")
+    g.add_argument("--precision", choices=["auto", "bf16", "fp32"],
+                   help="auto = bf16 autocast on CUDA, fp32 on CPU; bf16 also on a CPU with bf16 instructions")
+    g.add_argument("--ema", type=float, help="decay of a moving average of the weights used for val/test/best.pt (0 = off)")
+    g.add_argument("--tta", choices=["none", "flip"], help="test-time augmentation of the final metrics (flip: image + mirror)")
     g.add_argument("--class-weights", choices=["none", "balanced"], help="weight the loss by inverse class frequency")
     g.add_argument("--no-augment", action="store_true", help="turn the recipe's data augmentation off")
     g.add_argument("--param-budget", type=int, help="size the model (MLP hidden width, CNN width) to this many "
@@ -93,9 +99,10 @@ def config_from_args(args, dataset: str, **overrides):
     """TrainConfig = built-in defaults < the dataset's recipe < the options given on the command line."""
     from cnnlab.engine.config import TrainConfig
     from cnnlab.experiments import defaults
-    d = {**TrainConfig().to_dict(), **defaults(dataset), "dataset": dataset}
+    d = {**TrainConfig().to_dict(), **defaults(dataset, getattr(args, "recipe", None)), "dataset": dataset}
     simple = ["data", "model", "out", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "schedule",
               "label_smoothing", "class_weights", "param_budget", "seed", "device", "val_fraction", "limit_train",
+              "precision", "ema", "tta",
               "limit_test", "cache_dir", "checkpoint_steps", "max_steps"]
     for k in simple:
         v = getattr(args, k, None)

@@ -9,10 +9,13 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+SCHEDULES = ("cosine", "plateau", "none")
+
 
 @dataclass
 class TrainConfig:
     dataset: str = "emnist"
+    recipe: str | None = None  # the named recipe of cnnlab.experiments these values started from
     data: str | None = None
     out: str = "runs/run"
     model: str = "cnn"
@@ -26,11 +29,14 @@ class TrainConfig:
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4  # L2 regularisation (decoupled for adamw)
-    schedule: str = "onecycle"  # onecycle | cosine | plateau | none
+    schedule: str = "cosine"  # one of SCHEDULES
     warmup_epochs: float = 0.5
     label_smoothing: float = 0.0
     class_weights: str = "none"  # none | balanced (loss weighted by inverse class frequency)
     augment: dict = field(default_factory=dict)  # keys of cnnlab.data.augment.apply
+    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | bf16 (also on CPU) | fp32
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off); val/test/best.pt use it
+    tta: str = "none"  # test-time augmentation of the final metrics and of the model card: none | flip
     seed: int = 0
     device: str = "auto"
     val_fraction: float = 0.1

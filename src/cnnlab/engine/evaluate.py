@@ -10,28 +10,48 @@ import torch.nn.functional as F
 from cnnlab.data.tensors import TensorData, to_float
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA; full precision on CPU."""
-    if device.type == "cuda":
+PRECISIONS = ("auto", "bf16", "fp32")
+TTAS = ("none", "flip")
+
+
+def autocast(device: torch.device, precision: str = "auto"):
+    """bf16 autocast on CUDA ('auto' or 'bf16'), and on the CPU only when asked ('bf16'); else full precision."""
+    if precision not in PRECISIONS:
+        from cnnlab.errors import UsageError
+        raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if device.type == "cuda" and precision != "fp32":
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
 @torch.inference_mode()
-def predict_logits(model, images: torch.Tensor, device: torch.device, batch_size: int = 1024) -> torch.Tensor:
-    """Logits (float32, on the CPU) for uint8 images [N, C, H, W]."""
+def predict_logits(model, images: torch.Tensor, device: torch.device, batch_size: int = 1024,
+                   tta: str = "none") -> torch.Tensor:
+    """Logits (float32, on the CPU) for uint8 images [N, C, H, W].
+
+    tta='flip': the log of the mean softmax of each image and its mirror image (so softmax of the result is
+    the averaged probability, and argmax the averaged prediction)."""
+    if tta not in TTAS:
+        from cnnlab.errors import UsageError
+        raise UsageError(f"--tta must be one of {', '.join(TTAS)}, not {tta!r}")
     model.eval()
     out = []
     for i in range(0, len(images), batch_size):
         x = to_float(images[i:i + batch_size].to(device, non_blocking=True), channels_last=True)
         with autocast(device):
-            out.append(model(x).float().cpu())
+            if tta == "flip":
+                p = model(torch.cat([x, x.flip(-1)])).float().softmax(1)
+                out.append(((p[: len(x)] + p[len(x):]) / 2).clamp_min(1e-12).log().cpu())
+            else:
+                out.append(model(x).float().cpu())
     return torch.cat(out) if out else torch.empty(0)
 
 
-def evaluate(model, data: TensorData, device: torch.device, batch_size: int = 1024) -> dict:
+def evaluate(model, data: TensorData, device: torch.device, batch_size: int = 1024, tta: str = "none") -> dict:
     """{"loss", "acc", "preds", "targets", "logits"} over the whole of `data`."""
-    logits = predict_logits(model, data.images, device, batch_size)
+    logits = predict_logits(model, data.images, device, batch_size, tta)
     targets = data.labels.cpu()
     if len(targets) == 0:
         return {"loss": None, "acc": None, "preds": torch.empty(0, dtype=torch.long), "targets": targets, "logits": logits}

@@ -1,7 +1,8 @@
 """The training loop: read it top to bottom.
 
     data (uint8 tensors on the device) -> model -> for each epoch: shuffled batches, augmentation on the device,
-    forward under bf16 autocast (CUDA), backward, step -> validation picks best.pt -> test metrics of best.pt.
+    forward under bf16 autocast (CUDA, or the CPU with --precision bf16), backward, step, moving average of the
+    weights (--ema) -> validation picks best.pt -> test metrics of best.pt (with --tta flip: image and mirror).
 
 The loop knows nothing about which dataset it trains on: `cnnlab.data` hands it tensors and class names.
 A run folder holds everything (see DESIGN.md); `last.pt` is written at the end of every epoch and every
@@ -23,7 +24,7 @@ from cnnlab.data import augment
 from cnnlab.data.tensors import TensorData, batch_indices, limit, stratified_split, to_float
 from cnnlab.engine import distributed
 from cnnlab.engine.checkpoint import atomic_torch_save, atomic_write_json, load_checkpoint
-from cnnlab.engine.config import RESUME_KEYS, TrainConfig, save_config
+from cnnlab.engine.config import RESUME_KEYS, SCHEDULES, TrainConfig, save_config
 from cnnlab.engine.evaluate import autocast, evaluate
 from cnnlab.engine.logging import TensorBoard, log, progress, write_history
 from cnnlab.engine.metrics import classification_metrics
@@ -69,7 +70,7 @@ def make_schedule(cfg: TrainConfig, opt, steps_per_epoch: int):
     if cfg.schedule == "none":
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     if cfg.schedule != "cosine":
-        raise UsageError(f"--schedule must be cosine, plateau or none, not {cfg.schedule!r}")
+        raise UsageError(f"--schedule must be one of {', '.join(SCHEDULES)}, not {cfg.schedule!r}")
     total = max(1, cfg.epochs * steps_per_epoch)
     warm = max(1, int(cfg.warmup_epochs * steps_per_epoch))
 
@@ -157,6 +158,8 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     steps_per_epoch = len(batch_indices(len(train_set), cfg.batch_size, True, cfg.seed, 0, d.rank, d.world))
     sched = make_schedule(cfg, opt, steps_per_epoch)
     weights = class_weights(cfg, train_set, dev)
+    ema = make_ema(cfg, model)
+    scored = ema.module if ema is not None else model  # the weights that are evaluated and saved as best.pt
     params_total, params_trainable = count_params(model), count_params(model, trainable_only=True)
     log(f"model: {cfg.model} {model_kwargs_for_log(model_kwargs)} - {params_total:,} parameters", quiet)
 
@@ -165,6 +168,8 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     stats = torch.zeros(3, dtype=torch.float64, device=dev)  # loss sum, correct, seen (this epoch, this rank)
     if state is not None:
         model.load_state_dict(state["model"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         epoch, step0, global_step = state["epoch"], state["step"], state["global_step"]
@@ -184,12 +189,13 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
                                                "samples": {"train": len(train_set), "val": len(val_set), "test": len(test_set)}})
         tb = TensorBoard(out / "tb", purge_step=epoch + 1 if state is not None else None)
     ckpt_meta = {"arch": cfg.model, "num_classes": len(classes), "classes": classes, "input_shape": shape,
-                 "model_kwargs": model_kwargs, "dataset": cfg.dataset, "config": cfg.to_dict()}
+                 "model_kwargs": model_kwargs, "dataset": cfg.dataset, "tta": cfg.tta, "config": cfg.to_dict()}
 
     def save_last(epoch_: int, step_: int) -> None:
         s = distributed.all_reduce_sum(stats.clone(), d) if d.world > 1 else stats
         if d.is_main:
-            atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            atomic_torch_save({"model": model.state_dict(), "ema": ema.state_dict() if ema is not None else None,
+                               "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                                "epoch": epoch_, "step": step_, "global_step": global_step, "history": history,
                                "best": best, "stats": s.cpu() / d.world if d.world > 1 else s.cpu(),
                                "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state() if cuda else None},
@@ -208,7 +214,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             x, y = to_float(train_dev.images[idx], channels_last=True), train_dev.labels[idx]
             g = torch.Generator(device=dev).manual_seed(((cfg.seed * 1_000_003 + epoch) * 1_000_003 + step) * 64 + d.rank)
             x = augment.apply(x, cfg.augment, g)
-            with autocast(dev):
+            with autocast(dev, cfg.precision):
                 logits = net(x)
             if loss_fn is None:
                 loss = F.cross_entropy(logits.float(), y, weight=weights, label_smoothing=cfg.label_smoothing)
@@ -222,6 +228,8 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             opt.step()
             if cfg.schedule != "plateau":
                 sched.step()
+            if ema is not None:
+                ema.update_parameters(model)
             global_step += 1
             stats += torch.stack([loss.detach().double() * len(y), (logits.argmax(1) == y).sum().double(),
                                   torch.tensor(float(len(y)), dtype=torch.float64, device=dev)])
@@ -253,8 +261,8 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
         total = distributed.all_reduce_sum(stats.clone(), d)
         if not torch.isfinite(total[0]):
             raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr}).{kept(out)}")
-        val = evaluate(model, val_set, dev, cfg.eval_batch_size)
-        test = evaluate(model, test_set, dev, cfg.eval_batch_size)
+        val = evaluate(scored, val_set, dev, cfg.eval_batch_size)
+        test = evaluate(scored, test_set, dev, cfg.eval_batch_size)
         if cfg.schedule == "plateau":
             sched.step(val["acc"] if val["acc"] is not None else -float(total[0] / total[2]))
         train_seconds += epoch_train_seconds
@@ -274,7 +282,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             write_history(out / "history.csv", history)
             tb.epoch(row)
             if improved:
-                atomic_torch_save({"model": model.state_dict(), **ckpt_meta, "epoch": epoch, "val_acc": val["acc"]},
+                atomic_torch_save({"model": scored.state_dict(), **ckpt_meta, "epoch": epoch, "val_acc": val["acc"]},
                                   out / "best.pt")
         save_last(epoch, 0)
         log(f"epoch {epoch}/{cfg.epochs}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} | "
@@ -298,17 +306,27 @@ def final_metrics(out: Path, test_set: TensorData, dev, cfg: TrainConfig, params
     from cnnlab.engine.checkpoint import build_from_checkpoint
     from cnnlab.report import plots
     model = build_from_checkpoint(load_checkpoint(out / "best.pt"), out / "best.pt").to(dev)
-    r = evaluate(model, test_set, dev, cfg.eval_batch_size)
+    r = evaluate(model, test_set, dev, cfg.eval_batch_size, cfg.tta)
     train_seconds = sum(h.get("train_seconds", 0.0) for h in history)
     images = sum(h.get("images", 0.0) for h in history)
     metrics = {**classification_metrics(r["preds"], r["targets"], test_set.classes), "split": "test",
                "params_total": params_total, "params_trainable": params_trainable, "best_epoch": best_epoch,
-               "loss": r["loss"], "train_seconds": round(train_seconds, 3),
+               "loss": r["loss"], "tta": cfg.tta, "train_seconds": round(train_seconds, 3),
                "images_per_second": round(images / train_seconds, 1) if train_seconds else None}
     atomic_write_json(out / "metrics.json", metrics)
     plots.curves(history, out / "plots" / "curves.png", title=f"{cfg.dataset} / {cfg.model}")
     plots.confusion(metrics["confusion_matrix"], metrics["classes"], out / "plots" / "confusion_matrix.png")
     return metrics
+
+
+def make_ema(cfg: TrainConfig, model: torch.nn.Module):
+    """An exponential moving average of the weights and batch-norm statistics, updated after every step."""
+    if not cfg.ema:
+        return None
+    if not 0.0 < cfg.ema < 1.0:
+        raise UsageError(f"--ema must be a decay in (0, 1) such as 0.999, or 0 for none; got {cfg.ema}")
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
 
 
 def kept(out: Path) -> str:
