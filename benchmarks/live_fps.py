@@ -34,7 +34,7 @@ from common import write  # noqa: E402
 
 from cnnlab.live import scene  # noqa: E402
 from cnnlab.live.annotate import draw  # noqa: E402
-from cnnlab.live.detect import FaceDetector, crop_faces  # noqa: E402
+from cnnlab.live.detect import HaarDetector, crop_faces, make_detector  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
 
@@ -93,7 +93,9 @@ def run_video(path: Path, pipe, warmup: int = 10) -> dict:
 def fps(args) -> None:
     from cnnlab.live.app import Pipeline
     clf, model_name = classifier(args.model, args.backend, args.width)
-    detector = FaceDetector(args.cascade, args.scale_factor, args.min_neighbors, args.detect_width, args.min_face)
+    min_face = args.min_face or (40 if args.detector == "yunet" else 80)  # cnnlab live's defaults
+    detector = make_detector(args.detector, args.detect_width, min_face, args.cascade, args.scale_factor,
+                             args.min_neighbors)
     results = []
     faces, _ = scene.fer_faces(args.data, 8 * max(args.faces))
     faces = [faces[i] for i in scene.detectable(faces, detector, max(args.faces))]  # faces the detector finds
@@ -101,15 +103,17 @@ def fps(args) -> None:
         for n in args.faces:
             video = Path(tmp) / f"faces{n}.mp4"
             scene.write_video(video, (f for f, _ in scene.frames(faces[:n], args.frames + 10)), fps=30)
-            for redetect in args.redetect:
+            for redetect in (args.redetect if args.detector == "haar" else [1]):  # yunet: every frame
                 pipe = Pipeline(clf, detector, 0.0, args.smooth, redetect)
                 r = run_video(video, pipe)
                 results.append({"faces": n, "size": "640x480", "redetect": redetect, **r})
                 print(json.dumps(results[-1]), file=sys.stderr)
-    note = (f"model: {model_name}, backend {clf.backend}; detector {args.cascade} scaleFactor {args.scale_factor} "
-            f"minNeighbors {args.min_neighbors} detect-width {args.detect_width} min-face {args.min_face}; "
-            f"smooth {args.smooth}; load average at start {os.getloadavg()[0]:.2f}; cv2 {cv2.__version__}")
-    write("live_fps_cpu", results, note=note)
+    haar = (f" (cascade {args.cascade} scaleFactor {args.scale_factor} minNeighbors {args.min_neighbors})"
+            if args.detector == "haar" else "")
+    note = (f"model: {model_name}, backend {clf.backend}, tta {clf.tta}; detector {args.detector}{haar} detect-width "
+            f"{args.detect_width} min-face {min_face}; smooth {args.smooth}; load average at start "
+            f"{os.getloadavg()[0]:.2f}; cv2 {cv2.__version__}")
+    write("live_fps_cpu" + ("" if args.detector == "yunet" else f"_{args.detector}"), results, note=note)
 
 
 def sweep(args) -> None:
@@ -122,7 +126,7 @@ def sweep(args) -> None:
     results = []
     grid = itertools.product(["default", "alt2"], [1.1, 1.2], [3, 4, 5], [320, 640], [80])
     for cascade, sf, mn, width, min_face in grid:
-        det = FaceDetector(cascade, sf, mn, width, min_face)
+        det = HaarDetector(cascade, sf, mn, width, min_face)
         found, false, seconds, ratios, diffs = 0, 0, 0.0, [], {m: [] for m in (0.0, 0.05, 0.1, 0.15)}
         for gray, (x, y, s, _), face in frames:
             t = time.perf_counter()
@@ -156,11 +160,12 @@ def main():
     ap.add_argument("--faces", type=int, nargs="+", default=[1, 4], help="faces per frame")
     ap.add_argument("--redetect", type=int, nargs="+", default=[5, 1], help="full-frame detection every N frames")
     ap.add_argument("--smooth", type=int, default=5, help="probability smoothing over N frames (as cnnlab live)")
+    ap.add_argument("--detector", default="yunet", choices=["yunet", "haar"], help="face detector (as cnnlab live)")
     ap.add_argument("--cascade", default="default", help="Haar cascade")
     ap.add_argument("--scale-factor", type=float, default=1.1, help="cascade scale factor")
     ap.add_argument("--min-neighbors", type=int, default=4, help="cascade min neighbours")
     ap.add_argument("--detect-width", type=int, default=320, help="detection width")
-    ap.add_argument("--min-face", type=int, default=80, help="smallest face in pixels")
+    ap.add_argument("--min-face", type=int, help="smallest face in pixels (default: cnnlab live's for the detector)")
     ap.add_argument("--sweep", action="store_true", help="measure the detector settings instead")
     ap.add_argument("--sweep-faces", type=int, default=200, help="FER test faces in the sweep")
     args = ap.parse_args()

@@ -21,7 +21,8 @@ from cnnlab.cli import main
 from cnnlab.data.fer2013 import CLASSES, MEAN, STD
 from cnnlab.engine.checkpoint import atomic_torch_save
 from cnnlab.live import scene
-from cnnlab.live.detect import FACE_MARGIN, FaceDetector, Smoother, crop_faces, iou
+from cnnlab.live.detect import (FACE_MARGIN, YUNET_CROP, HaarDetector, Smoother, YuNetDetector, crop_faces, iou,
+                                make_detector, yunet_model_path)
 from cnnlab.models import registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def fer_run(tmp_path_factory) -> Path:
 def faces() -> list[np.ndarray]:
     """Six FER test faces that the default detector finds alone in a frame."""
     pool, _ = scene.fer_faces(FER, 60)
-    keep = scene.detectable(pool, FaceDetector(), 6)
+    keep = scene.detectable(pool, HaarDetector(), 6)
     assert len(keep) == 6, f"the detector found only {len(keep)} of 60 FER test faces"
     return [pool[i] for i in keep]
 
@@ -119,7 +120,7 @@ def test_video_end_to_end(tmp_path, fer_run, faces):
 def test_crop_recovers_the_fer_face(faces):
     """Detected faces, cropped with the default margin and resized to 48×48, look like the FER images they came
     from (pixel correlation), closer than with a wider or a tighter crop: the crop geometry matches FER-2013's."""
-    det = FaceDetector()
+    det = HaarDetector()
     corr = {m: [] for m in (-0.1, FACE_MARGIN, 0.1)}
     for face in faces:
         frame, _ = next(scene.frames([face], 1, jitter=0))
@@ -132,6 +133,57 @@ def test_crop_recovers_the_fer_face(faces):
     mean = {m: float(np.mean(v)) for m, v in corr.items()}
     assert mean[FACE_MARGIN] > 0.65, mean
     assert mean[FACE_MARGIN] > max(mean[-0.1], mean[0.1]), mean
+
+
+def test_yunet_ships_in_the_package_and_finds_fer_faces():
+    """YuNet loads from the installed package (with its licence beside it) and finds FER test faces pasted into
+    noisy frames; its crops (YUNET_CROP) look like the FER images more than its raw box or a crop of another size."""
+    assert yunet_model_path().is_file() and (yunet_model_path().parent / "LICENSE").is_file()
+    det = make_detector("yunet")
+    pool, _ = scene.fer_faces(FER, 40)
+    found, corr = 0, {s: [] for s in (0.8, 1.0, 1.2)}
+    for i, face in enumerate(pool):
+        frame, (x, y, size, _) = scene.still(face, seed=i)
+        boxes = det.detect(frame)
+        assert boxes.dtype.kind == "i" and boxes.shape[1:] == (4,)
+        raw = det.raw(frame)
+        cx, cy = raw[:, 0] + raw[:, 2] / 2, raw[:, 1] + raw[:, 3] / 2
+        hit = raw[(cx >= x) & (cx <= x + size) & (cy >= y) & (cy <= y + size)][:1]
+        if not len(hit):
+            continue
+        found += 1
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        for s in corr:  # the measured crop, and crops 20% smaller and larger around the same centre
+            sized = YuNetDetector(min_face=0, crop={**YUNET_CROP, "scale": YUNET_CROP["scale"] * s})
+            crop = crop_faces(gray, sized.to_crops(hit), 0.0)[0, 0]
+            corr[s].append(np.corrcoef(crop.ravel().astype(float), face.ravel().astype(float))[0, 1])
+    assert found >= 0.85 * len(pool), f"YuNet found {found} of {len(pool)} faces"
+    mean = {s: float(np.mean(v)) for s, v in corr.items()}
+    assert mean[1.0] > max(mean[0.8], mean[1.2]) and mean[1.0] > 0.5, mean
+    assert len(det.detect(scene.background())) == 0  # nothing on a plain wall
+
+
+def test_yunet_crops_at_the_frame_edge_and_min_face():
+    det = YuNetDetector(min_face=50)
+    raw = np.zeros((3, 15), np.float32)
+    raw[0, :4] = [-10, -20, 100, 120]  # half outside the top-left corner
+    raw[1, :4] = [600, 440, 80, 90]  # beyond the bottom-right corner
+    raw[2, :4] = [300, 200, 30, 40]  # smaller than min_face: dropped
+    boxes = det.to_crops(raw)
+    assert len(boxes) == 2 and (boxes[:, 2] == boxes[:, 3]).all()
+    assert boxes[0, 0] < 0 and boxes[1, 0] + boxes[1, 2] > 640
+    crops = crop_faces(np.full((480, 640), 90, np.uint8), boxes)
+    assert crops.shape == (2, 1, 48, 48) and (crops == 90).all()  # padded by repeating the border
+
+
+def test_detector_file_missing_or_corrupt(tmp_path, fer_run, capsys):
+    from cnnlab.errors import DataError
+    with pytest.raises(DataError, match="missing"):
+        YuNetDetector(tmp_path / "none.onnx")
+    (tmp_path / "bad.onnx").write_bytes(b"not an onnx file")
+    with pytest.raises(DataError, match="cannot load") as e:
+        YuNetDetector(tmp_path / "bad.onnx")
+    assert "--detector haar" in str(e.value)
 
 
 def test_crop_pads_at_the_frame_edge():
@@ -182,9 +234,32 @@ def test_image_with_and_without_faces(tmp_path, fer_run, faces, capsys):
     frames, summary = read_log(tmp_path / "log.jsonl")
     assert frames[0]["faces"] == record["faces"] and summary["frames"] == 1
 
+    # --image with --out needs no --no-window (this machine has no display either way)
+    code, out, err = live(fer_run, "--image", tmp_path / "group.png", "--out", tmp_path / "again.png", capsys=capsys)
+    assert code == 0, err
+    assert len(json.loads(out.strip().splitlines()[-1])["faces"]) == 3
+
+    # no face: the result line, then one line that says so and why, and a non-zero exit
     cv2.imwrite(str(tmp_path / "wall.png"), scene.background())
     code, out, err = live(fer_run, "--image", tmp_path / "wall.png", "--no-window", capsys=capsys)
-    assert code == 0 and json.loads(out.strip().splitlines()[-1])["faces"] == []
+    assert code == 2 and json.loads(out.strip().splitlines()[-1])["faces"] == []
+    assert "no face found" in err and "--min-face 40" in err and len(err.strip().splitlines()) == 1
+
+    # a FER-2013 image is already a face crop: too small to detect in, --whole-image classifies it whole
+    fer_file = tmp_path / "fer.png"
+    cv2.imwrite(str(fer_file), faces[0])
+    code, out, err = live(fer_run, "--image", fer_file, "--no-window", capsys=capsys)
+    assert code == 2 and "--whole-image" in err and "48×48" in err
+    code, out, err = live(fer_run, "--image", fer_file, "--whole-image", "--out", tmp_path / "fer-out.png", capsys=capsys)
+    assert code == 0, err
+    whole = json.loads(out.strip().splitlines()[-1])["faces"]
+    assert len(whole) == 1 and whole[0]["box"] == [0, 0, 48, 48] and whole[0]["label"] in CLASSES
+    from cnnlab.live.app import Classifier, load_fer_model
+    model, ckpt, _ = load_fer_model(str(fer_run))
+    expected = Classifier(model, ckpt, torch.device("cpu"), "torch")(faces[0][None, None])[0]
+    assert whole[0]["label"] == CLASSES[int(expected.argmax())]
+    code, _, err = live(fer_run, "--video", fer_file, "--whole-image", "--no-window", capsys=capsys)
+    assert code == 2 and "--whole-image" in err and "--image" in err
 
 
 def test_stops_after_max_frames_and_duration(tmp_path, fer_run, faces, capsys):

@@ -229,6 +229,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             if cfg.schedule != "plateau":
                 sched.step()
             if ema is not None:
+                ema.multi_avg_fn.step = global_step  # the decay's warm-up follows the optimiser's steps
                 ema.update_parameters(model)
             global_step += 1
             stats += torch.stack([loss.detach().double() * len(y), (logits.argmax(1) == y).sum().double(),
@@ -325,8 +326,25 @@ def make_ema(cfg: TrainConfig, model: torch.nn.Module):
         return None
     if not 0.0 < cfg.ema < 1.0:
         raise UsageError(f"--ema must be a decay in (0, 1) such as 0.999, or 0 for none; got {cfg.ema}")
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+    from torch.optim.swa_utils import AveragedModel
+    return AveragedModel(model, multi_avg_fn=WarmEMA(cfg.ema), use_buffers=True)
+
+
+class WarmEMA:
+    """The moving average's update: decay min(decay, (1 + t) / (10 + t)) at optimiser step t (`step`, set by the
+    loop), so the average follows the weights closely while they change fast at the start, and a short run's
+    average is not its random init."""
+
+    def __init__(self, decay: float):
+        self.decay, self.step = decay, 0
+
+    def __call__(self, averaged: list[torch.Tensor], current: list[torch.Tensor], _n_averaged) -> None:
+        d = min(self.decay, (1 + self.step) / (10 + self.step))
+        if torch.is_floating_point(averaged[0]):
+            torch._foreach_lerp_(averaged, current, 1 - d)
+        else:  # integer buffers (batch-norm's num_batches_tracked): the current value
+            for a, c in zip(averaged, current):
+                a.copy_(c)
 
 
 def kept(out: Path) -> str:

@@ -21,7 +21,7 @@ from cnnlab.atomic import atomic_write_bytes, temp_path
 from cnnlab.errors import DataError, UsageError
 from cnnlab.live import DEFAULT_MODEL
 from cnnlab.live.annotate import draw
-from cnnlab.live.detect import FACE_MARGIN, FaceDetector, Smoother, crop_faces
+from cnnlab.live.detect import FACE_MARGIN, FACE_SIZE, Smoother, crop_faces, make_detector, to_gray
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_EXTS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG", ".mov": "mp4v"}
@@ -53,10 +53,16 @@ def load_fer_model(ref: str = DEFAULT_MODEL, device="cpu"):
 class Classifier:
     """Batched expression probabilities for uint8 face crops [N, 1, 48, 48]. Backend "onnx" runs the model in
     ONNX Runtime (exported at start and checked against torch): on a CPU it is several times faster than torch for
-    a few 48×48 faces (benchmarks/fer_inference.py). "auto" = onnx on the CPU, torch on CUDA."""
+    a few 48×48 faces (benchmarks/fer_inference.py). "auto" = onnx on the CPU, torch on CUDA.
 
-    def __init__(self, model, ckpt: dict, device, backend: str = "auto"):
+    `tta` (default: the checkpoint's own, as its model card says) "flip" averages the probabilities of each face
+    and its mirror image, in the same batch."""
+
+    def __init__(self, model, ckpt: dict, device, backend: str = "auto", tta: str | None = None):
         self.model, self.classes, self.device = model.eval(), list(ckpt["classes"]), device
+        self.tta = tta or ckpt.get("tta") or "none"
+        if self.tta not in ("none", "flip"):
+            raise UsageError(f"--tta must be none or flip, not {self.tta!r}")
         if backend == "auto":
             backend = "onnx" if device.type == "cpu" else "torch"
         if backend == "onnx" and device.type != "cpu":
@@ -68,6 +74,12 @@ class Classifier:
     def __call__(self, crops: np.ndarray) -> np.ndarray:
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
+        if self.tta == "flip":
+            p = self.probabilities(np.concatenate([crops, crops[..., ::-1]]))
+            return (p[: len(crops)] + p[len(crops):]) / 2
+        return self.probabilities(crops)
+
+    def probabilities(self, crops: np.ndarray) -> np.ndarray:
         if self.session is not None:
             logits = self.session.run(None, {"images": crops.astype(np.float32) / 255})[0]
             e = np.exp(logits - logits.max(1, keepdims=True))
@@ -75,7 +87,7 @@ class Classifier:
         import torch
 
         from cnnlab.engine.evaluate import predict_logits
-        return predict_logits(self.model, torch.from_numpy(crops), self.device).softmax(1).numpy()
+        return predict_logits(self.model, torch.from_numpy(np.ascontiguousarray(crops)), self.device).softmax(1).numpy()
 
 
 def onnx_session(model, ckpt: dict):
@@ -97,7 +109,7 @@ class Pipeline:
     frame again when a face was not found near its last place), crop like FER-2013, classify all faces in one
     batch, smooth per face over `smooth` frames. Keeps time per stage."""
 
-    def __init__(self, classifier: Classifier, detector: FaceDetector, margin: float = FACE_MARGIN,
+    def __init__(self, classifier: Classifier, detector, margin: float = FACE_MARGIN,
                  smooth: int = 1, redetect: int = 5):
         self.classifier, self.detector, self.margin = classifier, detector, margin
         self.smoother = Smoother(smooth)
@@ -108,21 +120,32 @@ class Pipeline:
 
     def __call__(self, frame: np.ndarray) -> list[dict]:
         t0 = time.perf_counter()
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
-        if self.count % self.redetect == 0 or len(self.boxes) == 0:
-            self.boxes = self.detector.detect(gray)
+        gray = to_gray(frame)
+        near = getattr(self.detector, "detect_near", None)  # the Haar detector can look near the last faces only
+        if near is None or self.count % self.redetect == 0 or len(self.boxes) == 0:
+            self.boxes = self.detector.detect(frame)
         else:
-            near = self.detector.detect_near(gray, self.boxes)
-            self.boxes = near if len(near) >= len(self.boxes) else self.detector.detect(gray)  # lost one: look everywhere
+            found = near(gray, self.boxes)
+            self.boxes = found if len(found) >= len(self.boxes) else self.detector.detect(frame)  # lost one: look everywhere
         self.count += 1
         t1 = time.perf_counter()
         probs = self.classifier(crop_faces(gray, self.boxes, self.margin))
         probs, _ = self.smoother(self.boxes, probs)
         self.times["detect"] += t1 - t0
         self.times["classify"] += time.perf_counter() - t1
+        return self.faces(self.boxes, probs)
+
+    def whole(self, frame: np.ndarray) -> list[dict]:
+        """The whole frame as one face (a face crop such as a FER-2013 image): no detection."""
+        gray = to_gray(frame)
+        crop = cv2.resize(gray, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)[None, None]
+        box = np.array([[0, 0, gray.shape[1], gray.shape[0]]])
+        return self.faces(box, self.classifier(crop))
+
+    def faces(self, boxes: np.ndarray, probs: np.ndarray) -> list[dict]:
         classes = self.classifier.classes
         return [{"box": [int(v) for v in box], "label": classes[int(p.argmax())],
-                 "probs": {c: round(float(v), 4) for c, v in zip(classes, p)}} for box, p in zip(self.boxes, probs)]
+                 "probs": {c: round(float(v), 4) for c, v in zip(classes, p)}} for box, p in zip(boxes, probs)]
 
 
 def build_pipeline(args, device=None) -> tuple[Pipeline, dict]:
@@ -131,11 +154,24 @@ def build_pipeline(args, device=None) -> tuple[Pipeline, dict]:
     device = device or pick_device(args.device)
     model, ckpt, card = load_fer_model(args.model, device)
     margin = args.margin if args.margin is not None else (card.get("preprocess") or {}).get("face_margin", FACE_MARGIN)
-    detector = FaceDetector(args.cascade, args.scale_factor, args.min_neighbors, args.detect_width, args.min_face)
-    classifier = Classifier(model, ckpt, device, args.backend)
+    detector = make_detector(args.detector, detect_width(args), min_face(args), args.cascade, args.scale_factor,
+                             args.min_neighbors)
+    classifier = Classifier(model, ckpt, device, args.backend, getattr(args, "tta", None))
     pipe = Pipeline(classifier, detector, margin, args.smooth, args.redetect)
-    return pipe, {"model": args.model, "classes": ckpt["classes"], "face_margin": margin, "device": str(device),
-                  "backend": classifier.backend}
+    return pipe, {"model": args.model, "classes": ckpt["classes"], "detector": args.detector, "face_margin": margin,
+                  "device": str(device), "backend": classifier.backend, "tta": classifier.tta}
+
+
+def detect_width(args) -> int:
+    """--detect-width, else 320 px for a stream (speed) and 640 px for a still image (small faces too)."""
+    if args.detect_width is not None:
+        return args.detect_width
+    return 640 if getattr(args, "image", None) is not None else 320
+
+
+def min_face(args) -> int:
+    """--min-face, else what each detector does well: 40 px for YuNet, 80 px for the Haar cascade."""
+    return args.min_face if args.min_face is not None else (40 if args.detector == "yunet" else 80)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -323,10 +359,12 @@ def run(args) -> dict:
         args.camera = 0
     if args.image is not None and args.out and Path(args.out).suffix.lower() not in IMAGE_EXTS:
         raise UsageError(f"--out {args.out}: with --image, write an image ({', '.join(sorted(IMAGE_EXTS))})")
+    if args.whole_image and args.image is None:
+        raise UsageError("--whole-image classifies one image file as a face: give it with --image FILE")
     frame = read_image(args.image) if args.image is not None else None  # bad input fails before the model loads
     cap, name = (None, args.image) if frame is not None else open_capture(args.camera, args.video)
     try:
-        window = None if args.no_window else Window()
+        window = open_window(args)
         pipe, info = build_pipeline(args)
     except Exception:
         if cap is not None:
@@ -337,11 +375,42 @@ def run(args) -> dict:
     return run_stream(args, cap, name, pipe, info, window)
 
 
+def open_window(args) -> Window | None:
+    """A window unless --no-window, or a file goes in and --out/--log take the results; where no window can open,
+    a still image still prints its result and a recording still records (with a note); else the error says how."""
+    if args.no_window:
+        return None
+    if (args.image is not None or args.video is not None) and (args.out or args.log):
+        return None
+    try:
+        return Window()
+    except UsageError:
+        if args.image is None and not (args.out or args.log):
+            raise
+        print("no display here: no window (results go to stdout and --out/--log)", file=sys.stderr)
+        return None
+
+
+def no_face_message(args, frame: np.ndarray, info: dict) -> str:
+    h, w = frame.shape[:2]
+    smallest = min_face(args)
+    if min(h, w) < 2 * smallest or min(h, w) <= 96:
+        why = (f"the image is only {w}×{h} px; if it is already a face crop (like the 48×48 FER-2013 images), "
+               "add --whole-image")
+    else:
+        why = (f"faces smaller than --min-face {smallest} px are not looked for (lower it for small faces), and "
+               f"a face turned away or half hidden can be missed (try --detector "
+               f"{'haar' if args.detector == 'yunet' else 'yunet'})")
+    return f"--image {args.image}: no face found; {why}"
+
+
 def run_image(args, frame: np.ndarray, pipe: Pipeline, info: dict, window: Window | None) -> dict:
-    faces = pipe(frame)
-    draw(frame, faces, bars=not args.no_bars)
+    faces = pipe.whole(frame) if args.whole_image else pipe(frame)
     record = {"frame": 0, "faces": faces}
     print(json.dumps({"file": args.image, **record}))
+    if not faces:
+        raise DataError(no_face_message(args, frame, info))
+    draw(frame, faces, bars=not args.no_bars)
     if args.out:
         write_image(args.out, frame)
     summary = {"frames": 1, "fps": None, "frames_with_faces": int(bool(faces)), "faces": len(faces),

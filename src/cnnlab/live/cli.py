@@ -15,18 +15,27 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto = cuda when available")
     p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"],
                    help="run the model in ONNX Runtime (faster on a CPU) or PyTorch; auto = onnx on the CPU")
+    p.add_argument("--tta", choices=["none", "flip"],
+                   help="test-time augmentation: flip = average each face with its mirror image "
+                        "(default: what the model card says)")
     g = p.add_argument_group("faces")
-    g.add_argument("--cascade", default="default", choices=["default", "alt", "alt2"],
-                   help="OpenCV Haar cascade haarcascade_frontalface_<name>.xml")
-    g.add_argument("--scale-factor", type=float, default=1.1, help="cascade image-pyramid step (smaller finds more, slower)")
-    g.add_argument("--min-neighbors", type=int, default=4, help="cascade hits needed to keep a face (higher: fewer false faces)")
-    g.add_argument("--detect-width", type=int, default=320, help="detect on the frame downscaled to this width (0 = full size)")
-    g.add_argument("--min-face", type=int, default=80, help="smallest face, in pixels of the frame")
-    g.add_argument("--redetect", type=int, default=5,
-                   help="search the whole frame every N frames, only near the faces already found in between (1 = always)")
+    g.add_argument("--detector", default="yunet", choices=["yunet", "haar"],
+                   help="face detector: YuNet (shipped ONNX, run by OpenCV) or OpenCV's Haar cascade (fallback)")
+    g.add_argument("--detect-width", type=int, default=None,
+                   help="detect on the frame downscaled to this width (0 = full size); default 320 for a camera "
+                        "or video, 640 for --image")
+    g.add_argument("--min-face", type=int, default=None,
+                   help="smallest face, in pixels of the frame; default 40 (yunet) or 80 (haar)")
     g.add_argument("--margin", type=float, default=None,
                    help="widen each face box by this share of its width per side before the 48×48 crop; unset: "
-                        "the model card's face_margin, else 0.0 (a Haar box is about a FER-2013 crop)")
+                        "the model card's face_margin, else 0.0 (both detectors' boxes are made FER-2013-like)")
+    g.add_argument("--cascade", default="default", choices=["default", "alt", "alt2"],
+                   help="haar: OpenCV cascade haarcascade_frontalface_<name>.xml")
+    g.add_argument("--scale-factor", type=float, default=1.1, help="haar: image-pyramid step (smaller finds more, slower)")
+    g.add_argument("--min-neighbors", type=int, default=4, help="haar: hits needed to keep a face (higher: fewer false faces)")
+    g.add_argument("--redetect", type=int, default=5,
+                   help="haar: search the whole frame every N frames, only near the faces already found in between "
+                        "(1 = always; yunet searches every frame)")
     g.add_argument("--smooth", type=int, default=5,
                    help="average each face's probabilities over its last N frames, so labels do not flicker "
                         "(faces matched by box overlap; 1 = off)")
@@ -44,9 +53,12 @@ def register(sub) -> None:
     src.add_argument("--camera", type=int, help="camera index (OpenCV; /dev/videoN on Linux); the default source is camera 0")
     src.add_argument("--video", help="a video file instead of a camera")
     src.add_argument("--image", help="one image file instead of a camera")
-    p.add_argument("--out", help="write the annotated video (.mp4, .avi) or, with --image, image (.png, .jpg)")
+    p.add_argument("--whole-image", action="store_true",
+                   help="with --image: the image is a face crop (e.g. a FER-2013 image): classify it whole, no detection")
+    p.add_argument("--out", help="write the annotated video (.mp4, .avi) or, with --image, image (.png, .jpg); "
+                                 "a file in and --out/--log given: no window")
     p.add_argument("--log", help="write one JSON line per frame (box, label, probabilities per face), then a summary line")
-    p.add_argument("--no-window", action="store_true", help="do not show a window (for files and machines without a display)")
+    p.add_argument("--no-window", action="store_true", help="do not show a window (for machines without a display)")
     p.add_argument("--no-bars", action="store_true", help="draw boxes and labels only, no probability bars")
     p.add_argument("--duration", type=float, help="stop after this many seconds (of video, or of camera time)")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
@@ -69,7 +81,7 @@ def register(sub) -> None:
 def run_live(args) -> int:
     from cnnlab.errors import UsageError
     from cnnlab.live.app import run
-    for name in ("max_frames", "duration", "smooth", "redetect"):
+    for name in ("max_frames", "duration", "smooth", "redetect", "min_face"):
         v = getattr(args, name)
         if v is not None and v <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be positive, got {v}")

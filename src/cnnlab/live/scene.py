@@ -78,6 +78,21 @@ def frames(faces: list[np.ndarray], count: int, width: int = 640, height: int = 
         yield frame, boxes
 
 
+def still(face: np.ndarray, seed: int, width: int = 640, height: int = 480, sizes=(96, 240),
+          noise: float = 8.0) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """One face at a seeded random place and size (`sizes` px, upscaled from 48) on a gradient background with
+    Gaussian sensor-like noise: (frame BGR, the face's box). Held-out faces in such frames measure the detector,
+    the crop and the classifier together (benchmarks/live_crop.py, benchmarks/live_accuracy.py)."""
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(sizes[0], sizes[1] + 1))
+    x, y = int(rng.integers(0, width - size + 1)), int(rng.integers(0, height - size + 1))
+    frame = background(width, height, seed)
+    box = paste(frame, face, x, y, size)
+    if noise:
+        frame = np.clip(frame + rng.normal(0, noise, frame.shape), 0, 255).astype(np.uint8)
+    return frame, box
+
+
 def write_video(path: str | Path, frame_iter, fps: float = 10.0) -> int:
     """Write frames to .mp4 (mp4v), .avi (MJPG) or .y4m (raw YUV 4:2:0, what Chromium's fake camera reads).
     Returns the number of frames written."""

@@ -1,0 +1,75 @@
+"""How well `cnnlab live` does on faces it has never seen: share of faces found, and share of found faces whose
+expression is right, end to end through the real command.
+
+300 FER-2013 test faces (PublicTest, taken in turn from each class), one per 640×480 frame, each at a seeded
+random place and size (96-240 px) on a noisy background (`cnnlab.live.scene.still`), are written as a video; then
+`cnnlab live MODEL --video V --log L` runs with its defaults (and the options given) and its log is compared
+with the truth: a face is found when a box's centre lies in the pasted face, and right when its label is the
+face's class.
+
+    PYTHONPATH=src python benchmarks/live_accuracy.py [--model fer2013-vgg] [--frames 300] [--name NAME] [-- LIVE OPTIONS]
+
+Writes benchmarks/results/live_accuracy_cpu[_NAME].json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import write  # noqa: E402
+
+from cnnlab.cli import main as cnnlab  # noqa: E402
+from cnnlab.live import scene  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
+
+
+def score(log: Path, truth: list[tuple[tuple, str]]) -> dict:
+    frames = [json.loads(line) for line in log.read_text().splitlines()]
+    frames = [f for f in frames if "frame" in f]
+    found = right = false = 0
+    for f, ((x, y, s, _), label) in zip(frames, truth):
+        hits = [face for face in f["faces"] if x <= face["box"][0] + face["box"][2] / 2 <= x + s
+                and y <= face["box"][1] + face["box"][3] / 2 <= y + s]
+        false += len(f["faces"]) - min(len(hits), 1)
+        if hits:
+            found += 1
+            right += hits[0]["label"] == label
+    n = len(truth)
+    return {"frames": n, "found": round(found / n, 4), "right_of_found": round(right / max(found, 1), 4),
+            "right_of_all": round(right / n, 4), "false_boxes_per_frame": round(false / n, 4)}
+
+
+def main():
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="fer2013-vgg", help="shipped model name or run folder")
+    ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--name", default="", help="suffix of the result file")
+    ap.add_argument("--data", default=str(DATA))
+    args = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    faces, labels = scene.fer_faces(args.data, args.frames)
+    stills = [scene.still(face, seed=50_000 + i) for i, face in enumerate(faces)]
+    with tempfile.TemporaryDirectory() as tmp:
+        video, log = Path(tmp) / "faces.avi", Path(tmp) / "log.jsonl"
+        scene.write_video(video, (frame for frame, _ in stills), fps=30)
+        code = cnnlab(["live", args.model, "--video", str(video), "--no-window", "--log", str(log), *extra])
+        if code:
+            sys.exit(code)
+        result = score(log, [(box, label) for (_, box), label in zip(stills, labels)])
+        summary = [json.loads(line) for line in log.read_text().splitlines()][-1]["summary"]
+    result.update(model=args.model, options=" ".join(extra) or "defaults", detector=summary.get("detector"),
+                  tta=summary.get("tta"), fps_this_run=summary.get("fps"))
+    write("live_accuracy_cpu" + (f"_{args.name}" if args.name else ""), result,
+          note="FER-2013 PublicTest faces, one per 640x480 frame (MJPG video), 96-240 px at random places on a "
+               "noisy background; fps_this_run is a speed check on a shared CPU, see live_fps for speed")
+
+
+if __name__ == "__main__":
+    main()

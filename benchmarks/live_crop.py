@@ -1,0 +1,111 @@
+"""Which crop of a YuNet face box makes the expression classifier most accurate: measured, not guessed.
+
+FER-2013 validation faces (10% of train, seed 0: never trained on, never the test split) are pasted at a random
+place and size into noisy 640×480 frames (`cnnlab.live.scene.still`). YuNet runs on each frame as `cnnlab live`
+runs it (320-px-wide copy); for every found face we know the true FER crop, so we can
+
+1. fit the geometry: the true crop's side, and its centre's offset, in units of YuNet's box (medians), and
+2. score candidate crops with a FER model: accuracy (and mean |pixel difference| to the original 48×48 face) of
+   the true crop (the ceiling), YuNet's own box, the fitted square, a grid around it, and an eye-landmark crop.
+
+    PYTHONPATH=src python benchmarks/live_crop.py [--model fer2013-vgg|RUN_DIR] [--faces 700]
+
+Writes benchmarks/results/live_crop_cpu.json. YUNET_CROP in cnnlab/live/detect.py takes its values from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import write  # noqa: E402
+
+from cnnlab.live import scene  # noqa: E402
+from cnnlab.live.detect import YuNetDetector, crop_faces, to_gray  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
+
+
+def val_faces(data: Path, n: int):
+    """`n` faces of the validation split that `cnnlab train fer2013` carves from train (stratified, seed 0)."""
+    from cnnlab.data import fer2013
+    from cnnlab.data.tensors import stratified_split
+    full = fer2013.load(data, "train")
+    _, val = stratified_split(full.labels, 0.1, 0)
+    pick = val[np.random.default_rng(0).permutation(len(val))[:n]]
+    return full.images[pick, 0].numpy(), full.labels[pick].numpy()
+
+
+def square(cx, cy, side):
+    return np.round(np.stack([cx - side / 2, cy - side / 2, side, side], -1)).astype(int)
+
+
+def eye_crop(f: np.ndarray, k: float, up: float) -> np.ndarray:
+    """A square of side k·(eye distance) centred `up`·(eye distance) below the eyes' midpoint."""
+    (rx, ry), (lx, ly) = f[4:6], f[6:8]
+    d = np.hypot(lx - rx, ly - ry)
+    return square((rx + lx) / 2, (ry + ly) / 2 + up * d, k * d)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="fer2013-vgg", help="shipped model name or run folder")
+    ap.add_argument("--faces", type=int, default=700)
+    ap.add_argument("--data", default=str(DATA))
+    args = ap.parse_args()
+    import torch
+
+    from cnnlab.live.app import Classifier, load_fer_model
+    model, ckpt, _ = load_fer_model(args.model)
+    clf = Classifier(model, ckpt, torch.device("cpu"), "onnx")
+    faces, labels = val_faces(Path(args.data), args.faces)
+    det = YuNetDetector(detect_width=320, min_face=0)
+    found = []  # (gray frame, true box, raw YuNet row, face, label)
+    for i, (face, label) in enumerate(zip(faces, labels)):
+        frame, (x, y, s, _) = scene.still(face, seed=10_000 + i)
+        raw = det.raw(frame)
+        cx, cy = raw[:, 0] + raw[:, 2] / 2, raw[:, 1] + raw[:, 3] / 2
+        hit = np.nonzero((cx >= x) & (cx <= x + s) & (cy >= y) & (cy <= y + s))[0]
+        if len(hit):
+            found.append((to_gray(frame), np.array([x, y, s, s]), raw[hit[0]], face, label))
+    print(f"YuNet found {len(found)} of {len(faces)} faces", file=sys.stderr)
+    raw = np.stack([f[2] for f in found])
+    true = np.stack([f[1] for f in found]).astype(np.float64)
+    w, h = raw[:, 2], raw[:, 3]
+    fit = {"scale": float(np.median(true[:, 2] / w)),
+           "dx": float(np.median((true[:, 0] + true[:, 2] / 2 - raw[:, 0] - w / 2) / w)),
+           "dy": float(np.median((true[:, 1] + true[:, 3] / 2 - raw[:, 1] - h / 2) / h))}
+    eyes = np.hypot(raw[:, 6] - raw[:, 4], raw[:, 7] - raw[:, 5])
+    eye_fit = {"k": float(np.median(true[:, 2] / eyes)),
+               "up": float(np.median((true[:, 1] + true[:, 3] / 2 - (raw[:, 5] + raw[:, 7]) / 2) / eyes))}
+
+    def box_crop(scale, dx, dy):
+        return square(raw[:, 0] + w / 2 + dx * w, raw[:, 1] + h / 2 + dy * h, scale * w)
+
+    candidates = {"true FER crop (ceiling)": true.astype(int), "YuNet box as it is": raw[:, :4].round().astype(int),
+                  "fitted square": box_crop(**fit),
+                  "eye landmarks (fitted)": np.stack([eye_crop(r, **eye_fit) for r in raw])}
+    for ds in (0.9, 0.95, 1.0, 1.05, 1.1):  # a grid around the fit
+        for dy in (-0.06, -0.03, 0.0, 0.03):
+            candidates[f"square scale {ds:.2f}x fit, dy {fit['dy'] + dy:+.3f}"] = \
+                box_crop(ds * fit["scale"], fit["dx"], fit["dy"] + dy)
+    y = np.array([f[4] for f in found])
+    rows = []
+    for name, boxes in candidates.items():
+        crops = np.concatenate([crop_faces(g, b[None], 0.0) for (g, *_), b in zip(found, boxes)])
+        acc = float((clf(crops).argmax(1) == y).mean())
+        diff = float(np.mean([np.abs(c[0].astype(float) - f[3]).mean() for c, f in zip(crops, found)]))
+        rows.append({"crop": name, "accuracy": round(acc, 4), "pixel_abs_diff": round(diff, 2)})
+        print(rows[-1], file=sys.stderr)
+    write("live_crop_cpu", {"faces": len(faces), "found": len(found), "fit": {k: round(v, 4) for k, v in fit.items()},
+                            "eye_fit": {k: round(v, 4) for k, v in eye_fit.items()}, "candidates": rows},
+          note=f"model {args.model}; FER-2013 validation faces (never trained on) pasted at 96-240 px into noisy "
+               "640x480 frames; YuNet on a 320-px-wide copy")
+
+
+if __name__ == "__main__":
+    main()
