@@ -1,10 +1,11 @@
-"""Inference time per face of fer-vgg (48×48 gray) in PyTorch and in ONNX Runtime, at batch 1 and batch 64.
+"""Inference time per face of fer-vgg (48×48 gray) in PyTorch and in ONNX Runtime, at batch 1 and batch 64, with
+and without test-time augmentation (flip: each face and its mirror image in one batch of twice the size).
 
 Random weights (time does not depend on their values); the ONNX file is the one `cnnlab export` writes. PyTorch
 runs the model as `cnnlab predict` does (eval, inference mode, channels-last input); each number is the median (and
 the minimum, "best") of `--repeats` timed calls after warm-up, divided by the batch size.
 
-    PYTHONPATH=src python benchmarks/fer_inference.py [--widths 24 32] [--batches 1 64] [--repeats 30]
+    PYTHONPATH=src python benchmarks/fer_inference.py [--widths 24] [--batches 1 64] [--repeats 30]
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def seconds(fn, repeats: int, warmup: int = 5) -> tuple[float, float]:
 
 def main():
     ap = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--widths", type=int, nargs="+", default=[24, 32], help="fer-vgg widths")
+    ap.add_argument("--widths", type=int, nargs="+", default=[24], help="fer-vgg widths")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 64], help="batch sizes")
     ap.add_argument("--repeats", type=int, default=30, help="timed calls per measurement")
     args = ap.parse_args()
@@ -56,8 +57,10 @@ def main():
             write_onnx(model, {"arch": "fer-vgg", "classes": CLASSES, "input_shape": SHAPE, "model_kwargs": kwargs},
                        path)
             session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-            for batch in args.batches:
+            for batch, tta in ((b, t) for b in args.batches for t in ("none", "flip")):
                 x = torch.rand(batch, *SHAPE)
+                if tta == "flip":
+                    x = torch.cat([x, x.flip(-1)])
                 xc = x.contiguous(memory_format=torch.channels_last)
                 xn = x.numpy()
 
@@ -65,7 +68,7 @@ def main():
                     with torch.inference_mode():
                         model(xc)
 
-                row = {"model": "fer-vgg", "width": width, "params": count_params(model), "batch": batch}
+                row = {"model": "fer-vgg", "width": width, "params": count_params(model), "batch": batch, "tta": tta}
                 for name, fn in (("torch", run_torch), ("onnxruntime", lambda: session.run(None, {"images": xn}))):
                     median, best = seconds(fn, args.repeats)
                     row[f"{name}_ms_per_face"] = round(1000 * median / batch, 3)

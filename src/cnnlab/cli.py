@@ -78,7 +78,8 @@ def add_train_options(p: argparse.ArgumentParser, model: bool = True) -> None:
                    help="auto = bf16 autocast on CUDA, fp32 on CPU; bf16 also on a CPU with bf16 instructions")
     g.add_argument("--ema", type=float, help="decay of a moving average of the weights used for val/test/best.pt (0 = off)")
     g.add_argument("--tta", choices=["none", "flip"], help="test-time augmentation of the final metrics (flip: image + mirror)")
-    g.add_argument("--class-weights", choices=["none", "balanced"], help="weight the loss by inverse class frequency")
+    g.add_argument("--class-weights", choices=["none", "balanced", "sqrt"],
+                   help="weight the loss by inverse class frequency (balanced) or its square root (sqrt)")
     g.add_argument("--no-augment", action="store_true", help="turn the recipe's data augmentation off")
     g.add_argument("--param-budget", type=int, help="size the model (MLP hidden width, CNN width) to this many "
                                                      "parameters; an mlp without it matches the default cnn")

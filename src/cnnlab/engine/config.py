@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SCHEDULES = ("cosine", "plateau", "none")
+CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 
 
 @dataclass
@@ -32,7 +33,7 @@ class TrainConfig:
     schedule: str = "cosine"  # one of SCHEDULES
     warmup_epochs: float = 0.5
     label_smoothing: float = 0.0
-    class_weights: str = "none"  # none | balanced (loss weighted by inverse class frequency)
+    class_weights: str = "none"  # one of CLASS_WEIGHTS (loss weighted by inverse class frequency, or its sqrt)
     augment: dict = field(default_factory=dict)  # keys of cnnlab.data.augment.apply
     precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | bf16 (also on CPU) | fp32
     ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off); val/test/best.pt use it

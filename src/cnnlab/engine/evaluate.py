@@ -36,6 +36,7 @@ def predict_logits(model, images: torch.Tensor, device: torch.device, batch_size
     if tta not in TTAS:
         from cnnlab.errors import UsageError
         raise UsageError(f"--tta must be one of {', '.join(TTAS)}, not {tta!r}")
+    device = torch.device(device)
     model.eval()
     out = []
     for i in range(0, len(images), batch_size):

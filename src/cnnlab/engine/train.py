@@ -24,7 +24,7 @@ from cnnlab.data import augment
 from cnnlab.data.tensors import TensorData, batch_indices, limit, stratified_split, to_float
 from cnnlab.engine import distributed
 from cnnlab.engine.checkpoint import atomic_torch_save, atomic_write_json, load_checkpoint
-from cnnlab.engine.config import RESUME_KEYS, SCHEDULES, TrainConfig, save_config
+from cnnlab.engine.config import CLASS_WEIGHTS, RESUME_KEYS, SCHEDULES, TrainConfig, save_config
 from cnnlab.engine.evaluate import autocast, evaluate
 from cnnlab.engine.logging import TensorBoard, log, progress, write_history
 from cnnlab.engine.metrics import classification_metrics
@@ -82,12 +82,15 @@ def make_schedule(cfg: TrainConfig, opt, steps_per_epoch: int):
 
 
 def class_weights(cfg: TrainConfig, train: TensorData, device) -> torch.Tensor | None:
+    """Loss weight per class: 'balanced' = n / (k · n_c) (every class weighs the same in total), 'sqrt' = the same
+    with the square root of n_c (halfway, in log terms, between none and balanced), both with mean count 1."""
     if cfg.class_weights == "none":
         return None
-    if cfg.class_weights != "balanced":
-        raise UsageError(f"--class-weights must be none or balanced, not {cfg.class_weights!r}")
+    if cfg.class_weights not in CLASS_WEIGHTS:
+        raise UsageError(f"--class-weights must be one of {', '.join(CLASS_WEIGHTS)}, not {cfg.class_weights!r}")
     counts = torch.bincount(train.labels.cpu(), minlength=len(train.classes)).float().clamp(min=1)
-    return (counts.sum() / (len(counts) * counts)).to(device)
+    w = 1 / counts if cfg.class_weights == "balanced" else 1 / counts.sqrt()
+    return (w * counts.sum() / (w * counts).sum()).to(device)
 
 
 class StopRequest:
