@@ -12,6 +12,7 @@ from cnnlab.data.tensors import TensorData, to_float
 
 PRECISIONS = ("auto", "bf16", "fp32")
 TTAS = ("none", "flip")
+CPU_BATCH = 128
 
 
 def autocast(device: torch.device, precision: str = "auto"):
@@ -28,20 +29,23 @@ def autocast(device: torch.device, precision: str = "auto"):
 
 @torch.inference_mode()
 def predict_logits(model, images: torch.Tensor, device: torch.device, batch_size: int = 1024,
-                   tta: str = "none") -> torch.Tensor:
-    """Logits (float32, on the CPU) for uint8 images [N, C, H, W].
+                   tta: str = "none", precision: str = "auto") -> torch.Tensor:
+    """Logits (float32, on the CPU) for uint8 images [N, C, H, W], under `autocast(device, precision)`.
 
     tta='flip': the log of the mean softmax of each image and its mirror image (so softmax of the result is
-    the averaged probability, and argmax the averaged prediction)."""
+    the averaged probability, and argmax the averaged prediction). On a CPU batches are at most CPU_BATCH images:
+    larger ones only spill out of the caches (measured: 1.4x slower at 1024 than at 128 on a 2-core EPYC)."""
     if tta not in TTAS:
         from cnnlab.errors import UsageError
         raise UsageError(f"--tta must be one of {', '.join(TTAS)}, not {tta!r}")
     device = torch.device(device)
+    if device.type == "cpu":
+        batch_size = min(batch_size, CPU_BATCH)
     model.eval()
     out = []
     for i in range(0, len(images), batch_size):
         x = to_float(images[i:i + batch_size].to(device, non_blocking=True), channels_last=True)
-        with autocast(device):
+        with autocast(device, precision):
             if tta == "flip":
                 p = model(torch.cat([x, x.flip(-1)])).float().softmax(1)
                 out.append(((p[: len(x)] + p[len(x):]) / 2).clamp_min(1e-12).log().cpu())
@@ -50,9 +54,10 @@ def predict_logits(model, images: torch.Tensor, device: torch.device, batch_size
     return torch.cat(out) if out else torch.empty(0)
 
 
-def evaluate(model, data: TensorData, device: torch.device, batch_size: int = 1024, tta: str = "none") -> dict:
+def evaluate(model, data: TensorData, device: torch.device, batch_size: int = 1024, tta: str = "none",
+             precision: str = "auto") -> dict:
     """{"loss", "acc", "preds", "targets", "logits"} over the whole of `data`."""
-    logits = predict_logits(model, data.images, device, batch_size, tta)
+    logits = predict_logits(model, data.images, device, batch_size, tta, precision)
     targets = data.labels.cpu()
     if len(targets) == 0:
         return {"loss": None, "acc": None, "preds": torch.empty(0, dtype=torch.long), "targets": targets, "logits": logits}

@@ -265,8 +265,9 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
         total = distributed.all_reduce_sum(stats.clone(), d)
         if not torch.isfinite(total[0]):
             raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr}).{kept(out)}")
-        val = evaluate(scored, val_set, dev, cfg.eval_batch_size)
-        test = evaluate(scored, test_set, dev, cfg.eval_batch_size)
+        # per-epoch curves and the choice of best.pt, in the training's precision; final metrics are full precision
+        val = evaluate(scored, val_set, dev, cfg.eval_batch_size, precision=cfg.precision)
+        test = evaluate(scored, test_set, dev, cfg.eval_batch_size, precision=cfg.precision)
         if cfg.schedule == "plateau":
             sched.step(val["acc"] if val["acc"] is not None else -float(total[0] / total[2]))
         train_seconds += epoch_train_seconds
