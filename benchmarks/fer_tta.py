@@ -1,0 +1,78 @@
+"""Does more test-time augmentation than the flip pay? Validation accuracy and macro-F1 of a FER-2013 run's
+best.pt with no TTA, the flip average, and the flip average over the image shifted by ±`--shift` pixels too
+(10 views: as many as ten-crop), plus the CPU time per face of each. The test split is not looked at.
+
+    PYTHONPATH=src python benchmarks/fer_tta.py RUN_DIR [--shift 2]
+
+Writes benchmarks/results/fer_tta_cpu.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import write  # noqa: E402
+
+from cnnlab.data.tensors import to_float  # noqa: E402
+from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint  # noqa: E402
+from cnnlab.engine.config import TrainConfig  # noqa: E402
+from cnnlab.engine.metrics import classification_metrics  # noqa: E402
+from cnnlab.engine.train import load_splits  # noqa: E402
+
+
+def shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """x moved by (dy, dx) pixels, the border repeated into the gap."""
+    if dy == dx == 0:
+        return x
+    p = max(abs(dy), abs(dx))
+    h, w = x.shape[-2:]
+    xp = F.pad(x, (p, p, p, p), mode="replicate")
+    return xp[..., p - dy:p - dy + h, p - dx:p - dx + w]
+
+
+@torch.inference_mode()
+def probabilities(model, images: torch.Tensor, views: list[tuple[int, int, bool]]) -> torch.Tensor:
+    out = []
+    for i in range(0, len(images), 512):
+        x = to_float(images[i:i + 512], channels_last=True)
+        p = sum(model(shifted(x.flip(-1) if flip else x, dy, dx)).softmax(1) for dy, dx, flip in views)
+        out.append(p / len(views))
+    return torch.cat(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run")
+    ap.add_argument("--shift", type=int, default=2)
+    args = ap.parse_args()
+    run = Path(args.run)
+    ckpt = load_checkpoint(run / "best.pt")
+    cfg = TrainConfig.from_dict(ckpt["config"])
+    _, val, _ = load_splits(cfg)
+    model = build_from_checkpoint(ckpt).eval()
+    s = args.shift
+    moves = [(0, 0), (-s, 0), (s, 0), (0, -s), (0, s)]
+    variants = {"none": [(0, 0, False)], "flip": [(0, 0, False), (0, 0, True)],
+                f"flip + shifts of {s} px (10 views)": [(dy, dx, f) for dy, dx in moves for f in (False, True)]}
+    rows = []
+    for name, views in variants.items():
+        t = time.perf_counter()
+        p = probabilities(model, val.images, views)
+        seconds = time.perf_counter() - t
+        m = classification_metrics(p.argmax(1), val.labels, val.classes)
+        rows.append({"tta": name, "views": len(views), "val_accuracy": round(m["accuracy"], 4),
+                     "val_f1_macro": round(m["f1_macro"], 4), "cpu_ms_per_face": round(1000 * seconds / len(val), 3)})
+        print(rows[-1], file=sys.stderr)
+    write("fer_tta_cpu", rows, note=f"{run}: best.pt (epoch {ckpt.get('epoch')}) on its validation split "
+          f"({len(val)} faces); ms per face in batches of 512, PyTorch, shared CPU")
+
+
+if __name__ == "__main__":
+    main()
