@@ -1,28 +1,23 @@
-"""docs/theory.md and docs/theory.fa.md are exactly what scripts/make_theory_docs.py writes from the code."""
+"""docs/theory.md and docs/theory.fa.md are exactly what scripts/make_theory_docs.py writes: the templates in
+src/cnnlab/theory/templates/ filled by cnnlab.theory.answers."""
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from cnnlab.theory import answers
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-MEASURED = DOCS / "figures" / "theory" / "measured.json"
+MEASURED = DOCS / answers.FIGURES / answers.MEASURED
+TRANSLATED = {"ae_denoise_sentence"}  # values written in the document's language (besides the tables)
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("make_theory_docs", ROOT / "scripts" / "make_theory_docs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def computed(script):
-    return script.compute()
+def computed():
+    return answers.compute()
 
 
 @pytest.fixture(scope="module")
@@ -30,30 +25,31 @@ def measured():
     return json.loads(MEASURED.read_text())
 
 
-def test_committed_docs_are_regenerated_identically(script, computed, measured):
-    built = {"theory.md": script.render("en", computed, measured), "theory.fa.md": script.render("fa", computed, measured)}
-    for name, text in built.items():
+def test_committed_docs_are_regenerated_identically(computed, measured):
+    for lang in answers.LANGS:
+        name = answers.DOC_NAMES[lang]
+        text = answers.render(lang, computed, measured)
         committed = (DOCS / name).read_text()
         if committed != text:
             diff = [f"committed: {a}\nbuilt:     {b}" for a, b in zip(committed.splitlines(), text.splitlines()) if a != b]
             pytest.fail(f"docs/{name} differs from what scripts/make_theory_docs.py writes; run the script. "
                         f"First differences:\n" + "\n".join(diff[:5]))
-        assert "«" not in re.sub(r"«[^»]*\s[^»]*»", "", text)  # no placeholder left (Persian quotes have spaces)
+        assert not answers.PLACEHOLDER.search(text), "a placeholder was left unfilled"
 
 
-def test_both_languages_carry_the_same_computed_values(script, computed, measured):
-    v = computed
-    en, fa = script.fill("en", v, measured), script.fill("fa", v, measured)
+def test_both_languages_carry_the_same_computed_values(computed, measured):
+    en, fa = answers.fill("en", computed, measured), answers.fill("fa", computed, measured)
     assert en.keys() == fa.keys()
     for key, value in en.items():  # untranslated values (numbers, formulas, vectors) are the same in both
-        if "table" not in key:
+        if "table" not in key and key not in TRANSLATED:
             assert fa[key] == value, key
-    for name, lang in (("theory.md", "en"), ("theory.fa.md", "fa")):
-        text = (DOCS / name).read_text()
-        used = set(re.findall(r"«([a-z0-9_]+)»", script.TEMPLATES[lang]))
-        assert used >= {k for k in en if k.endswith("_table")}, "a table is missing from the template"
+    for lang, values in (("en", en), ("fa", fa)):
+        used = set(answers.PLACEHOLDER.findall(answers.template(lang)))
+        assert used <= values.keys(), f"the {lang} template names values nobody computes: {used - values.keys()}"
+        assert used >= {k for k in values if k.endswith("_table")}, f"a table is missing from the {lang} template"
+        text = (DOCS / answers.DOC_NAMES[lang]).read_text()
         for key in used:
-            assert (en if lang == "en" else fa)[key] in text
+            assert values[key] in text
 
 
 def test_measurements_are_consistent(measured):
@@ -63,5 +59,15 @@ def test_measurements_are_consistent(measured):
     assert ae["steps"] == ae["epochs"] * -(-ae["train_images"] // ae["batch_size"])
     assert measured["relative_time"]["ReLU"] == 1.0 and len(measured["relative_time"]) == 8
     for name in ("activations", "gridding", "dropout", "reconstructions", "denoising"):
-        assert (DOCS / "figures" / "theory" / f"{name}.png").stat().st_size > 5000
-        assert f"figures/theory/{name}.png" in (DOCS / "theory.md").read_text()
+        assert (DOCS / answers.FIGURES / f"{name}.png").stat().st_size > 5000
+        for lang in answers.LANGS:
+            assert f"{answers.FIGURES}/{name}.png" in (DOCS / answers.DOC_NAMES[lang]).read_text()
+
+
+def test_a_measured_sentence_follows_the_measurement(computed, measured):
+    """The autoencoder's sentence is chosen by the measured numbers, not written once for all cases."""
+    good = answers.fill("en", computed, measured)["ae_denoise_sentence"]
+    bad = dict(measured, autoencoder={**measured["autoencoder"], "mse_denoised": 2 * measured["autoencoder"]["mse_noisy_input"]})
+    worse = answers.fill("en", computed, bad)["ae_denoise_sentence"]
+    assert "closer" in good and "did not learn to denoise" in worse and "2×" in worse
+    assert re.search(r"\d", good)

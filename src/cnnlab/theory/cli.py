@@ -154,9 +154,12 @@ def register(subparsers) -> None:
             "Output size and learnable parameters of every layer. Spec items (separated by spaces, commas or "
             "'->'): CONVx-N(S,P) = N filters x*x*D, stride S, padding P (both 1 when not given); POOL-n = max "
             "pool n*n stride n; BATCHNORM; an activation (ReLU, LeakyReLU, PReLU, ELU, SELU, GELU, ...); "
-            "FLATTEN; FC-N; DROPOUT. Batch norm's running mean/var are listed as non-trainable.")
-    p.add_argument("spec", nargs="+", help="the layers, e.g. \"CONV3-8 ReLU POOL-2 CONV3-16 ReLU POOL-2 FLATTEN FC-10\"")
-    p.add_argument("--input", default="32x32x3", help="input size HxWxC")
+            "FLATTEN; FC-N; DROPOUT. The assignment's notation is accepted as written, e.g. 'Input 32×32×3, CONV3-8, "
+            "ReLU, POOL-2, BATCHNORM, CONV5-16(3, 2), ...' (CONV5-16(3, 2): stride 3, padding 2). Batch norm's "
+            "running mean/var are listed as non-trainable.")
+    p.add_argument("spec", nargs="+", help="the layers, e.g. \"CONV3-8 ReLU POOL-2 BATCHNORM CONV5-16(3, 2) ReLU POOL-2 "
+                                          "FLATTEN FC-10\" (may start with the input row: \"Input 32×32×3 ...\")")
+    p.add_argument("--input", help="input size HxWxC (default: the spec's Input row, else 32x32x3)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     p = add("receptive-field", run_receptive_field, "receptive field of stacked (dilated) convolutions",

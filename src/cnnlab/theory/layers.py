@@ -1,6 +1,7 @@
 """Layer tables for the assignment's notation: output size and learnable parameters of every layer.
 
-Notation (case-insensitive; items separated by whitespace, commas or `->`):
+Notation (case-insensitive; items separated by whitespace, commas or `->`; the assignment's own notation, as
+written in its table, is accepted: `CONV5-16(3, 2)`, `BATCHNORM`, and a leading `Input 32×32×3` row):
   CONVx-N(S,P)  N filters of x*x*D over a depth-D input, stride S, padding P (both 1 when not given;
                 `CONVx-N(S)` sets only the stride)
   POOL-n        max pooling n*n, stride n, padding 0
@@ -122,10 +123,38 @@ def _empty(layer: Layer, shape: list[int], why: str) -> UsageError:
                       "use a smaller kernel/pool, more padding or a larger input")
 
 
-def table(spec: str | list[str], input_shape: str | list[int]) -> list[Layer]:
-    """Parse the spec and fill in every layer's output shape and parameter counts."""
-    shape = parse_input(input_shape) if isinstance(input_shape, str) else list(input_shape)
+_INPUT = re.compile(r"input(?:[-:(]?\s*(.+?)\)?)?", re.I)
+
+
+def split_input(tokens: list[str]) -> tuple[list[int] | None, list[str]]:
+    """A leading input row written as in the assignment's table ("Input 32×32×3", "INPUT-32x32x3") -> (shape, rest)."""
+    m = _INPUT.fullmatch(tokens[0].strip()) if tokens else None
+    if not m:
+        return None, tokens
+    if m[1]:
+        return parse_input(m[1]), tokens[1:]
+    if len(tokens) < 2:
+        raise UsageError("the spec starts with 'Input' but gives no size after it; write e.g. 'Input 32x32x3 CONV3-8 ...'")
+    return parse_input(tokens[1]), tokens[2:]
+
+
+def resolve(spec: str | list[str], input_shape: str | list[int] | None) -> tuple[list[int], list[str]]:
+    """(input shape, layer tokens): the input comes from `input_shape`, or from the spec's own leading Input row
+    (both may be given when they agree); 32x32x3 when neither says."""
     tokens = tokenize(spec) if isinstance(spec, str) else list(spec)
+    written, tokens = split_input(tokens)
+    given = None if input_shape is None else (parse_input(input_shape) if isinstance(input_shape, str) else list(input_shape))
+    if written and given and written != given:
+        raise UsageError(f"the spec's Input row says {'x'.join(map(str, written))} but --input says "
+                         f"{'x'.join(map(str, given))}; give one of them")
+    if not tokens:
+        raise UsageError(f"no layers after the input; write layers like 'CONV3-8 ReLU POOL-2 FC-10' using {FORMS}")
+    return written or given or [32, 32, 3], tokens
+
+
+def table(spec: str | list[str], input_shape: str | list[int] | None = None) -> list[Layer]:
+    """Parse the spec and fill in every layer's output shape and parameter counts."""
+    shape, tokens = resolve(spec, input_shape)
     layers = [parse_token(t) for t in tokens]
     for layer in layers:
         a = layer.args
@@ -178,9 +207,9 @@ def _numel(shape: list[int]) -> int:
     return out
 
 
-def summary(spec, input_shape) -> dict:
-    shape = parse_input(input_shape) if isinstance(input_shape, str) else list(input_shape)
-    layers = table(spec, shape)
+def summary(spec, input_shape=None) -> dict:
+    shape, tokens = resolve(spec, input_shape)
+    layers = table(tokens, shape)
     return {"input": shape, "layers": [layer.as_dict() for layer in layers],
             "total_params": sum(layer.params for layer in layers),
             "total_non_trainable": sum(layer.non_trainable for layer in layers)}
@@ -201,14 +230,14 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def build_torch(spec, input_shape):
+def build_torch(spec, input_shape=None):
     """The same network as torch modules (input in NCHW), one module per spec item (FC on a 3-D input gets
     its own nn.Flatten inside an nn.Sequential)."""
     from torch import nn
 
-    shape = parse_input(input_shape) if isinstance(input_shape, str) else list(input_shape)
+    shape, tokens = resolve(spec, input_shape)
     modules = []
-    for layer in table(spec, shape):
+    for layer in table(tokens, shape):
         a = layer.args
         if layer.kind == "conv":
             m = nn.Conv2d(shape[-1], a["filters"], a["kernel"], stride=a["stride"], padding=a["padding"])

@@ -1,0 +1,1 @@
+"""`cnnlab handin`: the folder a student submits, built by one command (see build.py)."""
