@@ -1,18 +1,14 @@
-"""`cnnlab notebooks --quick`: the three assignment notebooks execute headless on the real data and export HTML."""
+"""`cnnlab notebooks`: notebooks execute headless and export HTML, and a failing one is reported. The three
+assignment notebooks themselves run (quick budget, real data) in tests/test_handin.py, through `cnnlab handin`."""
 
-import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-NOTEBOOKS = ["1_emnist_mlp_vs_cnn.ipynb", "2_fer2013.ipynb", "3_distillation_cifar10.ipynb"]
 
 
 def cnnlab(*args, timeout=900):
@@ -35,48 +31,6 @@ def outputs(nb, kind: str) -> str:
             elif kind == "error" and o.output_type == "error":
                 parts.append(f"{o.ename}: {o.evalue}")
     return "\n".join(parts)
-
-
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    out = tmp_path_factory.mktemp("notebooks")
-    r = cnnlab("notebooks", "--quick", "--out", out, "--data", SHARED, "--quiet")
-    return out, r
-
-
-def test_notebooks_execute_in_quick_mode(executed):
-    out, r = executed
-    assert r.returncode == 0, r.stdout + r.stderr
-    summary = json.loads((out / "notebooks.json").read_text())
-    assert summary["quick"] is True
-    assert [n["notebook"] for n in summary["notebooks"]] == NOTEBOOKS
-    for n in summary["notebooks"]:
-        assert n["status"] == "ok", n
-        nb = nbformat.read(out / n["notebook"], as_version=4)
-        assert not outputs(nb, "error")
-        assert "QUICK=True" in outputs(nb, "stream") and f"DATA={SHARED.resolve()}" in outputs(nb, "stream")
-        assert outputs(nb, "image").count("png") >= 2  # figures made by the library, shown inline
-        page = (out / n["html"].split("/")[-1]).read_text()
-        links = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", page)
-        assert not [u for u in links if re.match(r"(?i)(https?:)?//", u)], "the HTML must load nothing from outside"
-        assert page.count("data:image/png;base64,") >= 2
-
-
-def test_each_notebook_answers_its_question(executed):
-    out, _ = executed
-    nb1, nb2, nb3 = (nbformat.read(out / n, as_version=4) for n in NOTEBOOKS)
-    md1 = outputs(nb1, "markdown")
-    comparison = json.loads(next((out / "work").glob("quick/1_emnist/compare/comparison.json")).read_text())
-    assert [m["model"] for m in comparison["models"]] == ["mlp", "cnn", "cnn-factorized"]
-    for m in comparison["models"]:  # the notebook shows the numbers the library computed
-        assert f"| {m['model']} | {m['params']:,} | {m['accuracy']:.4f} |" in md1
-    assert "| dropout+L2 |" in md1 and "| none |" in md1 and "3×1" in md1 and "1×3" in md1
-    assert (out / "work" / "quick" / "1_emnist" / "report.html").exists()
-    s2 = outputs(nb2, "stream")
-    assert "test images 300: accuracy" in s2 and "face(s) found in the scene" in s2
-    assert "featuremaps_" in s2 or "feature maps at the output of" in s2
-    md3 = outputs(nb3, "markdown")
-    assert "teacher (linear probe)" in md3 and "student, no teacher" in md3 and "Distillation sweep" in md3
 
 
 def test_a_failing_notebook_is_reported(tmp_path):

@@ -11,7 +11,8 @@ from pathlib import Path
 from cnnlab.errors import CnnlabError, UsageError
 
 # Modules that add their own sub-commands with `register(subparsers)`.
-EXTENSIONS = ["cnnlab.theory.cli", "cnnlab.tools_cli", "cnnlab.report.cli", "cnnlab.distill.cli", "cnnlab.live.cli"]
+EXTENSIONS = ["cnnlab.theory.cli", "cnnlab.tools_cli", "cnnlab.report.cli", "cnnlab.distill.cli", "cnnlab.live.cli",
+              "cnnlab.handin.cli"]
 
 Formatter = argparse.ArgumentDefaultsHelpFormatter
 

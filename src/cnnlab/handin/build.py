@@ -1,0 +1,289 @@
+"""`cnnlab handin --out DIR --budget quick|cpu|gpu`: the folder a student submits.
+
+    DIR/index.html              the page linking everything, with the machine, versions and budget
+    DIR/theory/                 theory.md, theory.html (English), theory.fa.md, theory.fa.html (Persian), figures/
+    DIR/notebooks/              the three notebooks executed: .ipynb with outputs and self-contained .html
+    DIR/models/                 the best model of each practical question as .h5, README.md/.html: how to load them
+    DIR/webcam/                 the webcam video (--video) and its annotated copy, or README.md: how to record one
+    DIR/handin.json             the state of every step (a killed hand-in continues where it stopped) and the files
+    DIR/work/<budget>/          the training runs (checkpoints, TensorBoard logs): not part of the submission
+
+Steps that finished are not run again; the notebooks reuse finished training runs with the same settings and
+continue interrupted ones from their last checkpoint, so the same command after a kill continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from cnnlab.atomic import atomic_write_json, atomic_write_text
+from cnnlab.errors import RunError, UsageError
+from cnnlab.handin import budget as budgets
+
+NOTEBOOKS = [  # file, work folder (the notebook's setup()), question
+    ("1_emnist_mlp_vs_cnn.ipynb", "1_emnist", "P1"),
+    ("2_fer2013.ipynb", "2_fer2013", "P2"),
+    ("3_distillation_cifar10.ipynb", "3_distillation", "P3"),
+]
+MODEL_FILES = {"P1": "p1_emnist_best.h5", "P2": "p2_fer2013_best.h5", "P3": "p3_cifar10_student_best.h5"}
+STATE = "handin.json"
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+
+
+def log(msg: str, quiet: bool = False) -> None:
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+class Handin:
+    def __init__(self, out: Path, budget: str, data: str | None, video: str | None = None,
+                 teacher_weights: str | None = None, notebooks: Path | None = None, timeout: int = 7200,
+                 quiet: bool = False):
+        from cnnlab.report.notebooks import default_folder
+        self.out, self.budget, self.quiet, self.timeout = Path(out), budget, quiet, timeout
+        self.settings = budgets.settings(budget)
+        self.data = Path(data) if data else None
+        if self.data is not None and not self.data.is_dir():
+            raise UsageError(f"--data {data}: no such folder; give the folder holding emnist-byclass-reduced/, "
+                             "fer2013/ and cifar10/")
+        self.video = Path(video) if video else None
+        if self.video is not None and (not self.video.is_file() or self.video.suffix.lower() not in VIDEO_SUFFIXES):
+            raise UsageError(f"--video {video}: not a video file ({', '.join(VIDEO_SUFFIXES)}); record one with "
+                             "'cnnlab live --camera 0 --out video.mp4 --duration 60'")
+        self.teacher_weights = teacher_weights
+        if teacher_weights and teacher_weights not in ("imagenet", "none") and not Path(teacher_weights).is_file():
+            raise UsageError(f"--teacher-weights {teacher_weights}: no such file; give a ResNet state-dict file, "
+                             "'imagenet' or 'none'")
+        self.notebook_dir = Path(notebooks) if notebooks else default_folder()
+        self.state = self._load_state()
+
+    def notebook_list(self) -> list[tuple[str, str, str]]:
+        return NOTEBOOKS
+
+    # -- state --------------------------------------------------------------------------------------------------
+    def _load_state(self) -> dict:
+        path = self.out / STATE
+        if path.exists():
+            try:
+                state = json.loads(path.read_text())
+            except json.JSONDecodeError:
+                raise UsageError(f"{path}: not a readable hand-in state; remove it (the runs in work/ are kept) "
+                                 "and build again") from None
+            if state.get("budget") != self.budget:
+                raise UsageError(f"--out {self.out} holds a hand-in built with --budget {state.get('budget')}; "
+                                 f"give that budget to continue it, or another --out for --budget {self.budget}")
+            return state
+        return {"budget": self.budget, "created": _now(), "steps": {}}
+
+    def _save(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.out / STATE, self.state)
+
+    def done(self, step: str) -> bool:
+        s = self.state["steps"].get(step)
+        return bool(s) and s.get("status") == "done" and all((self.out / f).exists() for f in s.get("files", []))
+
+    # -- running ------------------------------------------------------------------------------------------------
+    def steps(self) -> list[tuple[str, str, callable]]:
+        out = [("theory", "theory answers, English and Persian (Markdown and HTML)", self.theory)]
+        for name, folder, q in NOTEBOOKS:
+            out.append((f"notebook:{name}", f"{q}: execute {name} (budget {self.budget})",
+                        lambda name=name: self.notebook(name)))
+        out += [("models", "the best model of each practical question as .h5", self.models),
+                ("webcam", "the webcam video, or how to record it", self.webcam)]
+        return out
+
+    def run(self) -> Path:
+        self.out.mkdir(parents=True, exist_ok=True)
+        steps = self.steps()
+        total = len(steps) + 1
+        t_all = time.perf_counter()
+        for i, (key, title, func) in enumerate(steps, 1):
+            if self.done(key):
+                log(f"[{i}/{total}] {title}: done earlier, kept", self.quiet)
+                continue
+            log(f"[{i}/{total}] {title} ...", self.quiet)
+            t0 = time.perf_counter()
+            files = func()
+            seconds = round(time.perf_counter() - t0, 1)
+            self.state["steps"][key] = {"status": "done", "title": title, "seconds": seconds, "finished": _now(),
+                                        "files": [str(Path(f).relative_to(self.out)) for f in files]}
+            self._save()
+            log(f"[{i}/{total}] {title}: done in {seconds:.0f} s", self.quiet)
+        log(f"[{total}/{total}] index page ...", self.quiet)
+        from cnnlab.handin import index
+        page = index.write(self)
+        self.state["finished"] = _now()
+        self.state["seconds_this_call"] = round(time.perf_counter() - t_all, 1)
+        self._save()
+        log(f"[{total}/{total}] index page: {page}", self.quiet)
+        return page
+
+    # -- steps --------------------------------------------------------------------------------------------------
+    def theory(self) -> list[Path]:
+        from cnnlab.handin import pages
+        from cnnlab.theory import answers
+        folder = self.out / "theory"
+        fig = folder / answers.FIGURES
+        fig.mkdir(parents=True, exist_ok=True)
+        s = self.settings["theory"]
+        stored = _repo_docs() / answers.FIGURES
+        if not s.get("measure") and (stored / answers.MEASURED).exists():
+            log("    the autoencoder and timing measurements stored in docs/ (budget quick measures nothing)", self.quiet)
+            measured = json.loads((stored / answers.MEASURED).read_text())
+            for name in ("reconstructions.png", "denoising.png"):
+                shutil.copy2(stored / name, fig / name)
+        else:
+            log(f"    measuring: activation timings, autoencoder ({s.get('epochs', 3)} epochs)", self.quiet)
+            emnist = self.data / "emnist-byclass-reduced" if self.data else None
+            measured = answers.measure(fig, str(emnist) if emnist and emnist.is_dir() else None,
+                                       epochs=s.get("epochs", 3), train_images=s.get("train_images", 8000),
+                                       test_images=s.get("test_images", 1000))
+        docs = answers.write(folder, measured)
+        pages_ = [pages.write(folder / answers.DOC_NAMES["en"], "Theory questions: the answers", "en"),
+                  pages.write(folder / answers.DOC_NAMES["fa"], "سوالات تشریحی: پاسخ‌ها", "fa")]
+        return docs + pages_ + sorted(fig.glob("*.png")) + [fig / answers.MEASURED]
+
+    def notebook_env(self) -> dict:
+        from cnnlab.report.notebooks import kernel_env
+        env = kernel_env(self.budget == "quick", str(self.data) if self.data else None, self.out / "work")
+        env["CNNLAB_BUDGET"] = self.budget
+        env.pop("CNNLAB_VIDEO", None)
+        if self.video:
+            env["CNNLAB_VIDEO"] = str(self.video.resolve())
+        if self.teacher_weights:
+            env["CNNLAB_TEACHER_WEIGHTS"] = str(Path(self.teacher_weights).resolve()) \
+                if Path(self.teacher_weights).is_file() else self.teacher_weights
+        return env
+
+    def notebook(self, name: str) -> list[Path]:
+        from cnnlab.report.notebooks import run_one
+        path = self.notebook_dir / name
+        if not path.is_file():
+            raise UsageError(f"{path}: no such notebook; give --notebooks DIR, the notebooks/ folder of a cnnlab "
+                             "checkout")
+        folder = self.out / "notebooks"
+        folder.mkdir(parents=True, exist_ok=True)
+        r = run_one(path, folder, self.notebook_env(), self.timeout, self.quiet)
+        if r["status"] != "ok":
+            raise RunError(f"notebook {name} failed ({r['error']}); {r['html']} shows the failing cell. Run the "
+                           "same command again to continue: finished steps and training runs are kept")
+        return [Path(r["ipynb"]), Path(r["html"])]
+
+    def work(self, folder: str) -> Path:
+        return self.out / "work" / self.budget / folder
+
+    def best_records(self) -> list[dict]:
+        records = []
+        for _, folder, q in NOTEBOOKS:
+            path = self.work(folder) / "best_model.json"
+            if not path.exists():
+                raise RunError(f"{path} is missing: the {q} notebook did not save its best model; run the hand-in "
+                               "again")
+            records.append(json.loads(path.read_text()))
+        return records
+
+    def models(self) -> list[Path]:
+        from cnnlab.handin import pages
+        folder = self.out / "models"
+        folder.mkdir(parents=True, exist_ok=True)
+        files, rows = [], []
+        for record in self.best_records():
+            target = folder / MODEL_FILES[record["question"]]
+            shutil.copy2(record["h5"], target)
+            files.append(target)
+            rows.append({**record, "file": target.name})
+        atomic_write_json(folder / "models.json", rows)
+        text = _template("models.md").format(rows="\n".join(_model_row(r) for r in rows),
+                                             loads="\n\n".join(_model_load(r) for r in rows))
+        atomic_write_text(folder / "README.md", text)
+        return files + [folder / "models.json", folder / "README.md", pages.write(folder / "README.md", "Models")]
+
+    def webcam(self) -> list[Path]:
+        from cnnlab.handin import pages
+        from cnnlab.handin.webcam import RECORD_COMMAND
+        folder = self.out / "webcam"
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.video:
+            target = folder / f"video{self.video.suffix.lower()}"
+            shutil.copy2(self.video, target)
+            files = [target]
+            annotated = self.work("2_fer2013") / "video_annotated.mp4"
+            if annotated.exists():
+                shutil.copy2(annotated, folder / annotated.name)
+                files.append(folder / annotated.name)
+            text = _template("webcam_video.md").format(video=target.name, annotated=files[-1].name,
+                                                       command=RECORD_COMMAND)
+        else:
+            files = []
+            text = _template("webcam_note.md").format(command=RECORD_COMMAND)
+        atomic_write_text(folder / "README.md", text)
+        return files + [folder / "README.md", pages.write(folder / "README.md", "Webcam")]
+
+
+def _now() -> str:
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _repo_docs() -> Path:
+    import cnnlab
+    return Path(cnnlab.__file__).resolve().parents[2] / "docs"
+
+
+def _template(name: str) -> str:
+    from importlib import resources
+    return (resources.files("cnnlab.handin") / "templates" / name).read_text(encoding="utf-8")
+
+
+def _fmt(v, spec: str = ".4f") -> str:
+    return "—" if v is None else format(v, spec)
+
+
+def _model_row(r: dict) -> str:
+    return (f"| {r['question']} | [`{r['file']}`]({r['file']}) | {r['label']} ({r['arch']}) | "
+            f"{_fmt(r['val_accuracy'])} | {_fmt(r['test_accuracy'])} | {r['why']} |")
+
+
+def _model_load(r: dict) -> str:
+    return (f"**{r['question']}** (`{r['file']}`, {len(r['classes'])} classes of {r['dataset']}):\n\n"
+            f"    python -c \"from cnnlab.export import load_h5; model, meta = load_h5('{r['file']}'); "
+            f"print(meta['arch'], meta['classes'])\"")
+
+
+def build(out: str, budget: str, data: str | None, video: str | None = None, teacher_weights: str | None = None,
+          notebooks: str | None = None, timeout: int = 7200, quiet: bool = False) -> Path:
+    h = Handin(Path(out), budget, data, video, teacher_weights, Path(notebooks) if notebooks else None, timeout, quiet)
+    return h.run()
+
+
+def environment_summary(h: Handin) -> dict:
+    """Machine and versions for the index page."""
+    import platform
+
+    from cnnlab.engine.config import environment
+    env = environment()
+    cpu = platform.processor() or ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name")) or cpu
+    except (OSError, StopIteration):
+        pass
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    except (ValueError, OSError, AttributeError):
+        memory = None
+    versions = {k: env.get(k) for k in ("cnnlab", "torch", "torchvision", "python")}
+    for package in ("nbclient", "nbconvert", "h5py"):
+        try:
+            versions[package] = __import__(package).__version__
+        except ImportError:
+            versions[package] = None
+    return {"machine": {"cpu": cpu or "unknown", "cores": os.cpu_count(), "memory_gib": round(memory, 1) if memory else None,
+                        "gpu": env.get("cuda_device"), "platform": env.get("platform")},
+            "versions": versions, "git_commit": env.get("git_commit")}

@@ -1,0 +1,219 @@
+"""`cnnlab handin --budget quick` end to end on the shared data: every file the index lists is there and opens
+(HTML parses and loads nothing from outside, notebooks executed without errors, .h5 files load back into the same
+predictions as the runs they came from), the theory and the notebooks answer every part, and a second call
+continues instead of starting again."""
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from cnnlab.export import load_h5
+from cnnlab.handin import discuss
+from cnnlab.handin.reuse import differences, train_or_reuse
+from cnnlab.runs import load_model
+from cnnlab.theory import answers
+
+from conftest import CIFAR, EMNIST, FER, ROOT, SHARED, cnnlab
+
+NOTEBOOK_PARTS = {
+    "1_emnist_mlp_vs_cnn": ["P1 (a)", "P1 (b)", "P1 (c)", "P1 (d)", "P1 (e)", "P1 (f)"],
+    "2_fer2013": ["P2 (a)", "P2 (b)", "P2 (c)"],
+    "3_distillation_cifar10": ["P3 (a)", "P3 (b)", "P3 (c)", "P3 (d)"],
+}
+
+
+@pytest.fixture(scope="module")
+def handin(tmp_path_factory):
+    out = tmp_path_factory.mktemp("handin") / "hw2"
+    r = cnnlab("handin", "--out", out, "--budget", "quick", "--data", SHARED, "--quiet", timeout=1800)
+    return out, r
+
+
+class Page(HTMLParser):
+    """Collects links, images, ids and the tag structure of a page."""
+
+    VOID = {"meta", "link", "img", "br", "hr", "input", "source", "col", "area", "base", "wbr", "embed", "track"}
+
+    def __init__(self):
+        super().__init__()
+        self.links, self.srcs, self.ids, self.stack, self.unclosed = [], [], set(), [], []
+        self.tags = set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.add(tag)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        if a.get("src"):
+            self.srcs.append(a["src"])
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.stack:
+            while self.stack and self.stack.pop() != tag:
+                pass
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    assert {"html", "head", "body"} <= page.tags, f"{path}: not a whole HTML page"
+    outside = [u for u in page.links + page.srcs if re.match(r"(?i)(https?:)?//", u)]
+    assert not outside, f"{path} loads or links outside the page: {outside[:3]}"
+    return page
+
+
+def markdown_outputs(nb) -> str:
+    return "\n".join(o.data.get("text/markdown", "") for c in nb.cells for o in c.get("outputs", [])
+                     if o.output_type == "display_data")
+
+
+def test_handin_quick_builds_everything_the_index_lists(handin):
+    out, r = handin
+    assert r.stdout.strip() == f"hand-in: {out / 'index.html'}"
+    index = parse(out / "index.html")
+    local = sorted({h.split("#")[0] for h in index.links if not h.startswith("#")})
+    state = json.loads((out / "handin.json").read_text())
+    assert set(local) == set(state["files"]) - {"index.html"}, "the index must list every file of the hand-in"
+    expected = {"theory/theory.md", "theory/theory.html", "theory/theory.fa.md", "theory/theory.fa.html",
+                "models/p1_emnist_best.h5", "models/p2_fer2013_best.h5", "models/p3_cifar10_student_best.h5",
+                "webcam/README.html"}
+    expected |= {f"notebooks/{n}.{ext}" for n in NOTEBOOK_PARTS for ext in ("ipynb", "html")}
+    assert expected <= set(local)
+    for href in local:
+        path = out / href
+        assert path.is_file() and path.stat().st_size > 0, href
+        if path.suffix == ".html":
+            page = parse(path)
+            for link in page.links:  # links between the hand-in's pages land on a file and an anchor that exist
+                target, _, anchor = link.partition("#")
+                if target and not re.match(r"(?i)[a-z]+:", target):
+                    assert (path.parent / target).exists(), f"{href} links to a missing {link}"
+        elif path.suffix == ".ipynb":
+            nb = nbformat.read(path, as_version=4)
+            nbformat.validate(nb)
+            errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+            assert not errors and all(c.execution_count for c in nb.cells if c.cell_type == "code"), href
+        elif path.suffix == ".json":
+            json.loads(path.read_text())
+        elif path.suffix == ".png":
+            from PIL import Image
+            Image.open(path).verify()
+    for href in index.links:  # anchors into the theory pages and notebooks exist there
+        target, _, anchor = href.partition("#")
+        if anchor:
+            assert anchor in parse(out / target).ids, href
+    steps = re.findall(r"^\[(\d)/(\d)\] (.+): done in \d+ s$", r.stderr, flags=re.M)
+    assert len(steps) == 6 and {total for _, total, _ in steps} == {"7"}, r.stderr  # progress, step by step
+
+
+def test_h5_models_load_back_into_the_predictions_of_their_runs(handin):
+    out, _ = handin
+    rows = json.loads((out / "models" / "models.json").read_text())
+    assert [r["question"] for r in rows] == ["P1", "P2", "P3"]
+    data = {"emnist": EMNIST, "fer2013": FER, "cifar10": CIFAR}
+    from cnnlab import data as datasets
+    for r in rows:
+        loaded, meta = load_h5(out / "models" / r["file"])
+        source, ckpt = load_model(r["source"])
+        assert meta["classes"] == list(ckpt["classes"]) and meta["arch"] == ckpt["arch"]
+        images = datasets.load(r["dataset"], data[r["dataset"]], "test").images[:32].float() / 255
+        with torch.inference_mode():
+            assert torch.equal(loaded(images).softmax(1), source(images).softmax(1)), r["file"]
+        assert f"load_h5('models/{r['file']}')" in (out / "index.html").read_text()
+        assert f"load_h5('{r['file']}')" in (out / "models" / "README.md").read_text()
+    note = (out / "webcam" / "README.md").read_text()
+    assert "cnnlab live --camera 0 --out video.mp4 --duration 60" in note  # no video here: how to record one
+
+
+def test_theory_answers_in_the_handin(handin):
+    out, _ = handin
+    for lang in answers.LANGS:  # budget quick uses the stored measurements: exactly the committed documents
+        name = answers.DOC_NAMES[lang]
+        assert (out / "theory" / name).read_text() == (ROOT / "docs" / name).read_text()
+    en, fa = parse(out / "theory" / "theory.html"), parse(out / "theory" / "theory.fa.html")
+    for part in ("q1a", "q1b", "q1c", "q1d", "q1e", "q2a", "q2b", "q2c", "q3", "q4a", "q4b", "q4c", "q4d", "q4e"):
+        assert part in en.ids and part in fa.ids
+    assert 'dir="rtl"' in (out / "theory" / "theory.fa.html").read_text()
+    assert sum(s.startswith("data:image/png;base64,") for s in en.srcs) >= 5  # figures embedded
+
+
+def test_notebooks_answer_every_part_in_order(handin):
+    out, _ = handin
+    for name, parts in NOTEBOOK_PARTS.items():
+        nb = nbformat.read(out / "notebooks" / f"{name}.ipynb", as_version=4)
+        headings = [line[3:] for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                    if line.startswith("## P")]
+        assert [h[:6] for h in headings] == parts, name
+        for part in parts:  # each part quotes the assignment's request right under its heading
+            cell = next(c for c in nb.cells if c.cell_type == "markdown" and f"## {part}" in c.source)
+            assert "> **Assignment:**" in cell.source, part
+        streams = "\n".join(o.text for c in nb.cells for o in c.get("outputs", []) if o.output_type == "stream")
+        assert "BUDGET=quick" in streams and f"DATA={SHARED.resolve()}" in streams
+        html = (out / "notebooks" / f"{name}.html").read_text()
+        assert html.count("data:image/png;base64,") >= 3
+
+
+def test_discussions_follow_the_measured_numbers(handin):
+    out, _ = handin
+    work = out / "work" / "quick"
+    nb1 = markdown_outputs(nbformat.read(out / "notebooks" / "1_emnist_mlp_vs_cnn.ipynb", as_version=4))
+    m = {k: json.loads((work / "1_emnist" / k / "metrics.json").read_text()) for k in ("mlp", "cnn", "cnn-factorized")}
+    for k in m:  # the tables show the runs' own numbers, and the discussion repeats them
+        assert f"| {k} | {m[k]['params_total']:,} | {m[k]['accuracy']:.4f} |" in nb1
+    verdict = discuss.verdict(m["cnn"]["accuracy"], m["mlp"]["accuracy"], m["cnn"]["num_samples"])
+    sentence = {"better": "CNN is", "worse": "MLP is", "tie": "as accurate as each other"}[verdict]
+    assert sentence in nb1 and f"{m['cnn']['accuracy']:.4f}" in nb1
+    nb3 = markdown_outputs(nbformat.read(out / "notebooks" / "3_distillation_cifar10.ipynb", as_version=4))
+    d = work / "3_distillation"
+    probe = json.loads((d / "teacher-probe" / "metrics.json").read_text())
+    alone = json.loads((d / "student-no-teacher" / "metrics.json").read_text())
+    kd = json.loads((Path(json.loads((d / "sweep" / "sweep.json").read_text())["best"]["run"]) / "metrics.json").read_text())
+    assert f"test **accuracy {probe['accuracy']:.4f}**" in nb3
+    assert f"| student, no teacher | cnn | {alone['params_total']:,} ({alone['params_trainable']:,}) | {alone['accuracy']:.4f} |" in nb3
+    verdict = discuss.verdict(kd["accuracy"], alone["accuracy"], alone["num_samples"])
+    sentence = {"better": "points more accurate", "worse": "points less accurate", "tie": "as accurate as each other"}
+    assert sentence[verdict] in nb3 and [v for k, v in sentence.items() if k != verdict][0] not in nb3
+    nb2 = markdown_outputs(nbformat.read(out / "notebooks" / "2_fer2013.ipynb", as_version=4))
+    assert "**First layer.**" in nb2 and "**What the network relies on.**" in nb2 and "**Answer.**" in nb2
+
+
+def test_a_second_call_continues_instead_of_starting_again(handin):
+    out, _ = handin
+    h5 = out / "models" / "p1_emnist_best.h5"
+    before = h5.stat().st_mtime_ns
+    h5.unlink()  # a step whose file is gone runs again; the others are kept
+    r = cnnlab("handin", "--out", out, "--budget", "quick", "--data", SHARED, "--quiet", timeout=600)
+    kept = re.findall(r"^\[\d/7\] (.+): done earlier, kept$", r.stderr, flags=re.M)
+    assert len(kept) == 5 and re.search(r"^\[5/7\] the best model .*: done in", r.stderr, flags=re.M), r.stderr
+    assert h5.exists() and h5.stat().st_mtime_ns != before
+    other = cnnlab("handin", "--out", out, "--budget", "cpu", check=False)
+    assert other.returncode == 2 and "built with --budget quick" in other.stderr
+    bad = cnnlab("handin", "--out", out.parent / "other", "--budget", "quick", "--video", out / "index.html",
+                 check=False)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --video")
+
+
+def test_a_finished_run_is_reused_only_with_the_same_settings(tmp_path, emnist_sample):
+    from cnnlab.engine.config import TrainConfig
+    from cnnlab.errors import UsageError
+    cfg = TrainConfig(dataset="emnist", data=str(emnist_sample), out=str(tmp_path / "run"), model="mlp", epochs=1,
+                      limit_train=300, limit_test=100, batch_size=64, quiet=True, device="cpu")
+    first = train_or_reuse(cfg)
+    stamp = (tmp_path / "run" / "best.pt").stat().st_mtime_ns
+    said = []
+    assert train_or_reuse(cfg, say=said.append) == first and said == [f"reusing the finished run {cfg.out}"]
+    assert (tmp_path / "run" / "best.pt").stat().st_mtime_ns == stamp  # nothing trained again
+    other = TrainConfig(**{**cfg.to_dict(), "lr": 0.01})
+    assert differences(tmp_path / "run", other) == ["lr: 0.002 there, 0.01 here"]
+    with pytest.raises(UsageError, match="made with other settings"):
+        train_or_reuse(other)
