@@ -36,9 +36,9 @@ STATE = "handin.json"
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
-def log(msg: str, quiet: bool = False) -> None:
-    if not quiet:
-        print(msg, file=sys.stderr, flush=True)
+def log(msg: str) -> None:
+    """Progress, one line per step (also with --quiet, which only turns the progress bars off)."""
+    print(msg, file=sys.stderr, flush=True)
 
 
 class Handin:
@@ -106,23 +106,23 @@ class Handin:
         t_all = time.perf_counter()
         for i, (key, title, func) in enumerate(steps, 1):
             if self.done(key):
-                log(f"[{i}/{total}] {title}: done earlier, kept", self.quiet)
+                log(f"[{i}/{total}] {title}: done earlier, kept")
                 continue
-            log(f"[{i}/{total}] {title} ...", self.quiet)
+            log(f"[{i}/{total}] {title} ...")
             t0 = time.perf_counter()
             files = func()
             seconds = round(time.perf_counter() - t0, 1)
             self.state["steps"][key] = {"status": "done", "title": title, "seconds": seconds, "finished": _now(),
                                         "files": [str(Path(f).relative_to(self.out)) for f in files]}
             self._save()
-            log(f"[{i}/{total}] {title}: done in {seconds:.0f} s", self.quiet)
-        log(f"[{total}/{total}] index page ...", self.quiet)
+            log(f"[{i}/{total}] {title}: done in {seconds:.0f} s")
+        log(f"[{total}/{total}] index page ...")
         from cnnlab.handin import index
         page = index.write(self)
         self.state["finished"] = _now()
         self.state["seconds_this_call"] = round(time.perf_counter() - t_all, 1)
         self._save()
-        log(f"[{total}/{total}] index page: {page}", self.quiet)
+        log(f"[{total}/{total}] index page: {page}")
         return page
 
     # -- steps --------------------------------------------------------------------------------------------------
@@ -135,12 +135,12 @@ class Handin:
         s = self.settings["theory"]
         stored = _repo_docs() / answers.FIGURES
         if not s.get("measure") and (stored / answers.MEASURED).exists():
-            log("    the autoencoder and timing measurements stored in docs/ (budget quick measures nothing)", self.quiet)
+            log("    the autoencoder and timing measurements stored in docs/ (budget quick measures nothing)")
             measured = json.loads((stored / answers.MEASURED).read_text())
             for name in ("reconstructions.png", "denoising.png"):
                 shutil.copy2(stored / name, fig / name)
         else:
-            log(f"    measuring: activation timings, autoencoder ({s.get('epochs', 3)} epochs)", self.quiet)
+            log(f"    measuring: activation timings, autoencoder ({s.get('epochs', 3)} epochs)")
             emnist = self.data / "emnist-byclass-reduced" if self.data else None
             measured = answers.measure(fig, str(emnist) if emnist and emnist.is_dir() else None,
                                        epochs=s.get("epochs", 3), train_images=s.get("train_images", 8000),
@@ -170,7 +170,7 @@ class Handin:
                              "checkout")
         folder = self.out / "notebooks"
         folder.mkdir(parents=True, exist_ok=True)
-        r = run_one(path, folder, self.notebook_env(), self.timeout, self.quiet)
+        r = run_one(path, folder, self.notebook_env(), self.timeout)
         if r["status"] != "ok":
             raise RunError(f"notebook {name} failed ({r['error']}); {r['html']} shows the failing cell. Run the "
                            "same command again to continue: finished steps and training runs are kept")

@@ -27,6 +27,7 @@ def plot(runs: dict[str, Path], path: Path, title: str) -> dict[str, dict]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from cnnlab.atomic import atomic_path
     read = {name: scalars(run) for name, run in runs.items()}
@@ -34,12 +35,13 @@ def plot(runs: dict[str, Path], path: Path, title: str) -> dict[str, dict]:
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, metric, label in ((axes[0], "loss", "loss"), (axes[1], "accuracy", "accuracy")):
         for i, (name, tags) in enumerate(read.items()):
-            for split, style in zip(SPLITS, ("-", "--")):
+            for split, style, marker in zip(SPLITS, ("-", "--"), ("o", "s")):
                 points = tags.get(f"{metric}/{split}", [])
                 if points:
                     steps, values = zip(*points)
-                    ax.plot(steps, values, style, color=colours[i % len(colours)], marker="o", markersize=3,
+                    ax.plot(steps, values, style, color=colours[i % len(colours)], marker=marker, markersize=4,
                             label=f"{name} {split}")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
