@@ -100,6 +100,7 @@ class Handin:
         return out
 
     def run(self) -> Path:
+        _terminate_like_interrupt()
         self.out.mkdir(parents=True, exist_ok=True)
         steps = self.steps()
         total = len(steps) + 1
@@ -170,7 +171,7 @@ class Handin:
                              "checkout")
         folder = self.out / "notebooks"
         folder.mkdir(parents=True, exist_ok=True)
-        r = run_one(path, folder, self.notebook_env(), self.timeout)
+        r = run_one(path, folder, self.notebook_env(), self.timeout, self.quiet)
         if r["status"] != "ok":
             raise RunError(f"notebook {name} failed ({r['error']}); {r['html']} shows the failing cell. Run the "
                            "same command again to continue: finished steps and training runs are kept")
@@ -225,6 +226,20 @@ class Handin:
             text = _template("webcam_note.md").format(command=RECORD_COMMAND)
         atomic_write_text(folder / "README.md", text)
         return files + [folder / "README.md", pages.write(folder / "README.md", "Webcam")]
+
+
+def _terminate_like_interrupt() -> None:
+    """SIGTERM (a `kill`, a job scheduler's time limit) stops the hand-in the way Ctrl-C does: the running
+    notebook's kernel is shut down (its training keeps the checkpoints written so far), and the same command
+    continues later."""
+    import signal
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        pass
 
 
 def _now() -> str:

@@ -105,15 +105,15 @@ def q2b_checks() -> list[dict]:
         valid = dilated_reach(k, d, 3, (i, j))
         predicted_rows = [i + d * t for t in range(3 * (k - 1) + 1)]
         row = {"k": k, "d": d, "field": span + 1, "rows": [i, i + span], "cols": [j, j + span],
-               "pixels": (3 * (k - 1) + 1) ** 2, "torch": valid,
-               "match": valid["rows"] == [i, i + span] and valid["cols"] == [j, j + span]
-               and valid["row_set"] == predicted_rows and valid["pixels"] == (3 * (k - 1) + 1) ** 2}
+               "pixels": (3 * (k - 1) + 1) ** 2, "torch": valid}
+        row["match"] = (valid["rows"] == row["rows"] and valid["cols"] == row["cols"]
+                        and valid["row_set"] == predicted_rows and valid["pixels"] == row["pixels"])
         if (d * (k - 1)) % 2 == 0:  # 'same' padding p = d(k-1)/2 exists for this k, d
             p = d * (k - 1) // 2
             c = p * 3 + 4  # an output away from the border, so no window is cut by the edge
             same = dilated_reach(k, d, 3, (c, c), padding=p)
-            row["same"] = {"padding": p, "at": c, "rows": [c - span // 2, c + span // 2], "torch": same,
-                           "match": same["rows"] == [c - span // 2, c + span // 2]}
+            row["same"] = {"padding": p, "at": c, "rows": [c - span // 2, c + span // 2], "torch": same}
+            row["same"]["match"] = same["rows"] == row["same"]["rows"]
         out.append(row)
     return out
 
@@ -130,9 +130,10 @@ def q2c_checks() -> list[dict]:
         with torch.no_grad():
             shape = list(conv(torch.zeros(1, 3, n, n)).shape)
         params = sum(p.numel() for p in conv.parameters())
-        rows.append({"N": n, "m": m, "k": k, "d": d, "output": [side, side, m], "params": m * (3 * k * k + 1),
-                     "torch_output": [shape[2], shape[3], shape[1]], "torch_params": params,
-                     "match": [shape[2], shape[3], shape[1]] == [side, side, m] and params == m * (3 * k * k + 1)})
+        row = {"N": n, "m": m, "k": k, "d": d, "output": [side, side, m], "params": m * (3 * k * k + 1),
+               "torch_output": [shape[2], shape[3], shape[1]], "torch_params": params}
+        row["match"] = row["torch_output"] == row["output"] and params == row["params"]
+        rows.append(row)
     return rows
 
 
