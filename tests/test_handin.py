@@ -190,12 +190,15 @@ def test_discussions_follow_the_measured_numbers(handin):
 def test_a_second_call_continues_instead_of_starting_again(handin):
     out, _ = handin
     h5 = out / "models" / "p1_emnist_best.h5"
-    before = h5.stat().st_mtime_ns
+    state = json.loads((out / "handin.json").read_text())["steps"]
     h5.unlink()  # a step whose file is gone runs again; the others are kept
     r = cnnlab("handin", "--out", out, "--budget", "quick", "--data", SHARED, "--quiet", timeout=600)
     kept = re.findall(r"^\[\d/7\] (.+): done earlier, kept$", r.stderr, flags=re.M)
     assert len(kept) == 5 and re.search(r"^\[5/7\] the best model .*: done in", r.stderr, flags=re.M), r.stderr
-    assert h5.exists() and h5.stat().st_mtime_ns != before
+    again = json.loads((out / "handin.json").read_text())["steps"]
+    assert h5.exists() and again["models"]["finished"] >= state["models"]["finished"]
+    assert {k: v["finished"] for k, v in again.items() if k != "models"} == \
+        {k: v["finished"] for k, v in state.items() if k != "models"}
     other = cnnlab("handin", "--out", out, "--budget", "cpu", check=False)
     assert other.returncode == 2 and "built with --budget quick" in other.stderr
     bad = cnnlab("handin", "--out", out.parent / "other", "--budget", "quick", "--video", out / "index.html",
@@ -206,14 +209,34 @@ def test_a_second_call_continues_instead_of_starting_again(handin):
 def test_a_finished_run_is_reused_only_with_the_same_settings(tmp_path, emnist_sample):
     from cnnlab.engine.config import TrainConfig
     from cnnlab.errors import UsageError
-    cfg = TrainConfig(dataset="emnist", data=str(emnist_sample), out=str(tmp_path / "run"), model="mlp", epochs=1,
-                      limit_train=300, limit_test=100, batch_size=64, quiet=True, device="cpu")
+    from cnnlab.experiments import defaults
+    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **defaults("emnist"), "dataset": "emnist",
+                                 "data": str(emnist_sample), "out": str(tmp_path / "run"), "model": "mlp", "epochs": 1,
+                                 "limit_train": 300, "limit_test": 100, "batch_size": 64, "quiet": True, "device": "cpu"})
     first = train_or_reuse(cfg)
     stamp = (tmp_path / "run" / "best.pt").stat().st_mtime_ns
     said = []
     assert train_or_reuse(cfg, say=said.append) == first and said == [f"reusing the finished run {cfg.out}"]
     assert (tmp_path / "run" / "best.pt").stat().st_mtime_ns == stamp  # nothing trained again
     other = TrainConfig(**{**cfg.to_dict(), "lr": 0.01})
-    assert differences(tmp_path / "run", other) == ["lr: 0.002 there, 0.01 here"]
+    assert differences(tmp_path / "run", other) == [f"lr: {cfg.lr!r} there, 0.01 here"]
     with pytest.raises(UsageError, match="made with other settings"):
         train_or_reuse(other)
+
+
+def test_discussion_sentences_follow_the_numbers():
+    """The same comparison with the numbers swapped says the opposite; a difference within the noise is a tie."""
+    mlp = {"params_total": 441116, "accuracy": 0.80, "recall_macro": 0.70, "images_per_second": 9000.0, "num_samples": 15820}
+    cnn = {"params_total": 440990, "accuracy": 0.86, "recall_macro": 0.72, "images_per_second": 500.0, "num_samples": 15820}
+    text = discuss.p1_compare(mlp, cnn, 0.85, 0.88, 5000)
+    assert "**CNN is 6.0 points more accurate**" in text and "MLP is" not in text
+    swapped = discuss.p1_compare({**mlp, "accuracy": 0.86}, {**cnn, "accuracy": 0.80}, 0.85, 0.88, 5000)
+    assert "**MLP is 6.0 points more accurate**" in swapped and "CNN is" not in swapped
+    tie = discuss.p1_compare({**mlp, "num_samples": 100}, {**cnn, "num_samples": 100}, 0.85, 0.88, 5000)
+    assert "as accurate as each other" in tie  # 6 points on 100 test images is within the noise
+    alone = {"accuracy": 0.70, "num_samples": 10000, "params_total": 2_236_682}
+    teacher = {"accuracy": 0.85, "params_total": 23_528_522}
+    assert "points more accurate" in discuss.p3_no_teacher({"accuracy": 0.74}, alone, teacher, 4.0)
+    assert "points less accurate" in discuss.p3_no_teacher({"accuracy": 0.66}, alone, teacher, 4.0)
+    assert "as accurate as each other" in discuss.p3_no_teacher({"accuracy": 0.705}, alone, teacher, 4.0)
+    assert set(discuss.snippets()) >= {"p1e.cnn_better", "p1e.mlp_better", "p1e.tie", "p3c.helps", "p3c.hurts", "p3c.tie"}

@@ -31,7 +31,7 @@ def _embed_images(body: str, base: Path) -> str:
     return re.sub(r'(<img[^>]*?\ssrc=)"([^"]+)"', embed, body)
 
 
-def _local_links(body: str, base: Path) -> str:
+def _local_links(body: str) -> str:
     """Links to a sibling .md document point at its .html page when that page exists (or is being written)."""
     def swap(m: re.Match) -> str:
         target, anchor = m.group(2), m.group(3) or ""
@@ -50,7 +50,7 @@ def render(markdown_text: str, title: str, base: Path, lang: str = "en") -> str:
         text = text.lstrip()[len(RTL_OPEN):].rstrip()
         text = text[: -len("</div>")] if text.endswith("</div>") else text
     body = markdown.markdown(text, extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
-    body = _local_links(_embed_images(body, base), base)
+    body = _local_links(_embed_images(body, base))
     direction = "rtl" if rtl else "ltr"
     return (f'<!DOCTYPE html>\n<html lang="{lang}" dir="{direction}">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{html.escape(title)}</title>\n'

@@ -46,6 +46,8 @@ def kernel_env(quick: bool, data: str | None, work: Path) -> dict:
     src = str(Path(cnnlab.__file__).resolve().parents[1])  # the kernel imports this very cnnlab
     env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
     env["CNNLAB_QUICK"] = "1" if quick else "0"
+    if quick:  # the notebooks' budget (cnnlab.handin.budget): --quick wins over a CNNLAB_BUDGET in the shell
+        env["CNNLAB_BUDGET"] = "quick"
     env["CNNLAB_OUT"] = str(work.resolve())
     if data:
         if not Path(data).is_dir():
