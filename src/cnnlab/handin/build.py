@@ -34,6 +34,7 @@ NOTEBOOKS = [  # file, work folder (the notebook's setup()), question
 MODEL_FILES = {"P1": "p1_emnist_best.h5", "P2": "p2_fer2013_best.h5", "P3": "p3_cifar10_student_best.h5"}
 STATE = "handin.json"
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+_STOP = {"requested": False}
 
 
 def log(msg: str) -> None:
@@ -111,7 +112,14 @@ class Handin:
                 continue
             log(f"[{i}/{total}] {title} ...")
             t0 = time.perf_counter()
-            files = func()
+            try:
+                files = func()
+            except BaseException as e:
+                if _STOP["requested"] or isinstance(e, KeyboardInterrupt):  # whatever a stop broke on its way out
+                    log(f"[{i}/{total}] stopped during: {title}. The same command continues from here (finished "
+                        "steps and training runs are kept)")
+                    raise KeyboardInterrupt from None
+                raise
             seconds = round(time.perf_counter() - t0, 1)
             self.state["steps"][key] = {"status": "done", "title": title, "seconds": seconds, "finished": _now(),
                                         "files": [str(Path(f).relative_to(self.out)) for f in files]}
@@ -171,7 +179,10 @@ class Handin:
                              "checkout")
         folder = self.out / "notebooks"
         folder.mkdir(parents=True, exist_ok=True)
-        r = run_one(path, folder, self.notebook_env(), self.timeout, self.quiet)
+        try:
+            r = run_one(path, folder, self.notebook_env(), self.timeout, self.quiet)
+        except AssertionError:  # nbclient's own SIGINT/SIGTERM handler shut the kernel down, then tripped over
+            raise KeyboardInterrupt from None  # its second clean-up: the hand-in was stopped
         if r["status"] != "ok":
             raise RunError(f"notebook {name} failed ({r['error']}); {r['html']} shows the failing cell. Run the "
                            "same command again to continue: finished steps and training runs are kept")
@@ -235,6 +246,7 @@ def _terminate_like_interrupt() -> None:
     import signal
 
     def interrupt(*_):
+        _STOP["requested"] = True
         raise KeyboardInterrupt
     try:
         signal.signal(signal.SIGTERM, interrupt)
