@@ -199,6 +199,21 @@ def test_a_second_call_continues_instead_of_starting_again(handin):
     assert h5.exists() and again["models"]["finished"] >= state["models"]["finished"]
     assert {k: v["finished"] for k, v in again.items() if k != "models"} == \
         {k: v["finished"] for k, v in state.items() if k != "models"}
+    # a video given later: notebook 2 runs again (it reports what the network saw in the video), the webcam step
+    # copies it; the other notebooks are kept
+    from cnnlab.live import scene
+    faces, _ = scene.fer_faces(FER, 2)
+    video = out.parent / "me.mp4"
+    assert scene.write_video(video, (f for f, _ in scene.frames(faces, 12)), fps=6.0) == 12
+    r = cnnlab("handin", "--out", out, "--budget", "quick", "--data", SHARED, "--video", video, "--quiet", timeout=900)
+    kept = re.findall(r"^\[\d/7\] (.+): done earlier, kept$", r.stderr, flags=re.M)
+    assert [k.split(":")[0] for k in kept] == ["theory answers, English and Persian (Markdown and HTML)", "P1", "P3",
+                                              "the best model of each practical question as .h5"], r.stderr
+    assert (out / "webcam" / "video.mp4").read_bytes() == video.read_bytes()
+    assert (out / "webcam" / "video_annotated.mp4").stat().st_size > 0
+    assert 'href="webcam/video.mp4"' in (out / "index.html").read_text()
+    nb2 = markdown_outputs(nbformat.read(out / "notebooks" / "2_fer2013.ipynb", as_version=4))
+    assert f"The video `{video}` (12 frames" in nb2
     other = cnnlab("handin", "--out", out, "--budget", "cpu", check=False)
     assert other.returncode == 2 and "built with --budget quick" in other.stderr
     bad = cnnlab("handin", "--out", out.parent / "other", "--budget", "quick", "--video", out / "index.html",

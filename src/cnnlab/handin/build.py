@@ -86,9 +86,24 @@ class Handin:
         self.out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.out / STATE, self.state)
 
+    def inputs(self, step: str) -> dict:
+        """What a step's result depends on besides the budget: a step whose inputs changed runs again (a video
+        given later re-runs notebook 2 and the webcam step; an edited notebook runs again)."""
+        video = {"video": _fingerprint(self.video)} if self.video else {}
+        if step.startswith("notebook:"):
+            name = step.split(":", 1)[1]
+            extra = video if name.startswith("2_") else {"teacher_weights": self.teacher_weights} if name.startswith("3_") else {}
+            return {"notebook": _fingerprint(self.notebook_dir / name), **extra}
+        if step == "models":
+            return {f: _fingerprint(self.work(f) / "best_model.json") for _, f, _ in NOTEBOOKS}
+        if step == "webcam":
+            return video
+        return {}
+
     def done(self, step: str) -> bool:
         s = self.state["steps"].get(step)
-        return bool(s) and s.get("status") == "done" and all((self.out / f).exists() for f in s.get("files", []))
+        return (bool(s) and s.get("status") == "done" and s.get("inputs", {}) == self.inputs(step)
+                and all((self.out / f).exists() for f in s.get("files", [])))
 
     # -- running ------------------------------------------------------------------------------------------------
     def steps(self) -> list[tuple[str, str, callable]]:
@@ -122,6 +137,7 @@ class Handin:
                 raise
             seconds = round(time.perf_counter() - t0, 1)
             self.state["steps"][key] = {"status": "done", "title": title, "seconds": seconds, "finished": _now(),
+                                        "inputs": self.inputs(key),
                                         "files": [str(Path(f).relative_to(self.out)) for f in files]}
             self._save()
             log(f"[{i}/{total}] {title}: done in {seconds:.0f} s")
@@ -252,6 +268,19 @@ def _terminate_like_interrupt() -> None:
         signal.signal(signal.SIGTERM, interrupt)
     except ValueError:  # not the main thread
         pass
+
+
+def _fingerprint(path: Path) -> str | None:
+    """sha256 of a file's bytes (None when it is not there)."""
+    import hashlib
+    path = Path(path)
+    if not path.is_file():
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _now() -> str:
