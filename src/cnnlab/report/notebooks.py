@@ -2,8 +2,8 @@
 
 The notebooks read their settings from the environment (cnnlab.handin.notebook.setup): CNNLAB_BUDGET (quick,
 cpu or gpu; `cnnlab handin` sets it) or CNNLAB_QUICK=1 (the quick budget), CNNLAB_DATA (the folder holding
-emnist-byclass-reduced/, fer2013/, cifar10/) and CNNLAB_OUT (where they write runs, under <budget>/). The kernel is the
-current interpreter ("python3" resolves to it when ipykernel is installed in this environment).
+emnist-byclass-reduced/, fer2013/, cifar10/) and CNNLAB_OUT (where they write runs, under <budget>/). The kernel
+is the current interpreter ("python3" resolves to it when ipykernel is installed in this environment).
 """
 
 from __future__ import annotations

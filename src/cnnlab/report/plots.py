@@ -62,9 +62,9 @@ def draw_confusion(fig, ax, cm: np.ndarray, classes: list[str], normalized: bool
     im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1 if normalized else None)
     ax.set_title(title)
     fs = 7 if k > 30 else 9
-    crowded = k * max(len(str(c)) for c in classes) > 60  # e.g. CIFAR-10's names side by side
-    ax.set_xticks(range(k), classes, rotation=90 if k > 12 else 45 if crowded else 0, fontsize=fs,
-                  ha="right" if crowded and k <= 12 else "center", rotation_mode="anchor" if crowded and k <= 12 else None)
+    slant = k <= 12 and k * max(len(str(c)) for c in classes) > 60  # long names side by side (CIFAR-10)
+    ax.set_xticks(range(k), classes, rotation=90 if k > 12 else 45 if slant else 0, fontsize=fs,
+                  ha="right" if slant else "center", rotation_mode="anchor" if slant else None)
     ax.set_yticks(range(k), classes, fontsize=fs)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
