@@ -79,7 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    for parser in parsers(p):  # one help layout for every command, whichever module added it
+        parser.formatter_class = Formatter
     return p
+
+
+def parsers(p: argparse.ArgumentParser):
+    """`p` and every sub-command's parser under it."""
+    yield p
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from parsers(sub)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -150,7 +150,7 @@ def markdown(t: dict) -> str:
     lines = [f"# CIFAR-10: teacher vs distilled student vs student alone ({t['dataset']})", "",
              f"Teacher: {t['teacher_arch']} ({'weights ' + t['weights']}, images resized to {t['image_size']}×"
              f"{t['image_size']} inside the model). Student: {kd['arch']}. The fine-tuned teacher and both students "
-             f"trained {epochs}; the linear probe trained its final layer {t['probe_epochs']} epochs on "
+             f"trained {epochs}; the linear probe trained its final layer {t['probe_epochs']} epoch{'s' if t['probe_epochs'] != 1 else ''} on "
              f"frozen features. Test accuracy of the checkpoint picked on the validation split. Inference speed "
              f"measured on {t['device']}.", "",
              "| model | accuracy | macro precision | macro recall | parameters (trained) | epochs | train s | inference images/s |",

@@ -103,7 +103,7 @@ def heatmap(result: dict, alphas: list[float], taus: list[float], path: Path) ->
                         color="white" if grid[i, j] < np.nanmean(grid) else "black",
                         fontweight="bold" if is_best else "normal", fontsize=9)
     fig.colorbar(im, ax=ax, label="test accuracy")
-    ax.set_title(f"student accuracy after {result['epochs']} epochs")
+    ax.set_title(f"student accuracy after {result['epochs']} epoch{'s' if result['epochs'] != 1 else ''}")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")

@@ -143,8 +143,9 @@ FLAGS = {"data", "recipe", "model", "out", "epochs", "batch_size", "lr", "weight
 
 
 def option(name: str) -> str:
-    """How a user sets a field: --limit-train, or --set warmup_epochs (dotted keys for dict fields)."""
-    return f"--{name.replace('_', '-')}" if name in FLAGS else f"--set {name}"
+    """How a user sets a field: --limit-train, --width (model_kwargs.width), or --set warmup_epochs."""
+    name = {"model_kwargs.width": "width", "model_kwargs.dropout": "dropout"}.get(name, name)
+    return f"--{name.replace('_', '-')}" if name in FLAGS | {"width", "dropout"} else f"--set {name}"
 
 
 def type_name(kind) -> str:

@@ -48,7 +48,7 @@ def compare(base: TrainConfig, out: Path, models=MODELS) -> dict:
 def markdown(result: dict, cfg: TrainConfig) -> str:
     rows = {r["model"]: r for r in result["models"]}
     lines = [f"# MLP vs CNN vs factorized CNN on {result['dataset']}", "",
-             f"Same hyper-parameters for all: {cfg.epochs} epochs, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr}, "
+             f"Same hyper-parameters for all: {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr}, "
              f"weight decay (L2) {cfg.weight_decay}, dropout {cfg.model_kwargs.get('dropout')}, seed {cfg.seed}. "
              "Test accuracy of the checkpoint picked on the validation split.", "",
              "| model | parameters | accuracy | macro precision | macro recall | macro F1 | train s | images/s |",

@@ -106,7 +106,9 @@ def run_activations(args) -> int:
         _print_json(props)
     else:
         relative = {name: row["relative_time"] for name, row in props.items() if "relative_time" in row}
-        print(activations.markdown_table(props, relative or None))
+        deep = f"deep_std_after_{activations.DEPTH}"  # the column says how its stack was initialised
+        print(activations.markdown_table(props, relative or None,
+                                         {deep: f"std after {activations.DEPTH} layers (LeCun-normal weights)"}))
     print(f"wrote {args.out}/activations.png, activations.md, activations.json", file=sys.stderr if args.json else sys.stdout)
     return 0
 
