@@ -265,7 +265,8 @@ class RecipeHelp(argparse.Action):
 
 
 def print_json(obj) -> None:
-    print(json.dumps(obj, indent=2))
+    from cnnlab.atomic import tidy
+    print(json.dumps(tidy(obj), indent=2))
 
 
 MODEL_HELP = ("run folder, shipped model name (cnnlab models), or a .pt, .h5 or .onnx file written by cnnlab "
@@ -419,7 +420,7 @@ def run_eval(args) -> int:
     total, trainable = param_counts(model, ckpt)
     metrics = {**classification_metrics(r["preds"], r["targets"], ckpt["classes"]), "split": split, "tta": tta,
                "params_total": total, "params_trainable": trainable, "best_epoch": ckpt.get("epoch"),
-               "loss": None if r["loss"] is None else round(r["loss"], 6)}
+               "loss": r["loss"]}
     if skipped:
         metrics["skipped_files"] = [str(s) for s in skipped]
         print(f"skipped {len(skipped)} unreadable image(s)", file=sys.stderr)

@@ -115,7 +115,7 @@ RANGES = {
     "weight_decay": (lambda v: _finite(v) and v >= 0, "a number >= 0"),
     "warmup_epochs": (lambda v: _finite(v) and v >= 0, "a number of epochs >= 0"),
     "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
-    "ema": (lambda v: 0 <= v < 1, "a decay in [0, 1) such as 0.999 (0 = off)"),
+    "ema": (lambda v: 0 <= v < 1, "a decay in (0, 1) such as 0.999, or 0 for none"),
     "val_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "param_budget": (lambda v: v > 0, "a positive number of parameters"),
     "limit_train": (lambda v: v > 0, "a positive number of images"),
