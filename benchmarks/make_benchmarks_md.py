@@ -7,16 +7,19 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+from cnnlab.report.numbers import float_format  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def fmt(v):
+def fmt(v, spec: str | None = None):
     if isinstance(v, float):
-        return f"{v:.4f}" if abs(v) < 10 else f"{v:,.1f}"
-    if isinstance(v, int):
+        return format(v, spec or float_format([v]))
+    if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:,}"
     if isinstance(v, dict):
         return ", ".join(f"{k} {fmt(x)}" for k, x in v.items())
@@ -24,9 +27,11 @@ def fmt(v):
 
 
 def table(rows: list[dict]) -> list[str]:
+    """A Markdown table; the numbers of a column share one format (55.40 and 9.07, not 55.4 and 9.0690)."""
     cols = list(dict.fromkeys(k for r in rows for k in r if not isinstance(r[k], (list, dict)) or k == "recall_per_class"))
+    specs = {c: float_format([r.get(c) for r in rows]) for c in cols}
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(fmt(r.get(c, ""), specs[c]) for c in cols) + " |" for r in rows]
     return lines
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cnnlab.engine.checkpoint import atomic_write_text
 from cnnlab.report import markdown, runs as runs_mod
+from cnnlab.report.numbers import float_format
 from cnnlab.report.runs import Run
 
 CSS = """
@@ -74,19 +75,6 @@ SUMMARY_ROWS = [  # (label, where: "m" metrics / "c" config, key)
 
 def esc(v) -> str:
     return html.escape(str(v))
-
-
-def float_format(values) -> str:
-    """One format for numbers shown together (a column of a table), chosen by the largest: 1234.5, 55.40 and
-    9.07, or 0.1234; '.3g' when some are below 0.001 (learning rates)."""
-    floats = [abs(v) for v in values if isinstance(v, float) and v == v]
-    if not floats:
-        return ".4f"
-    if max(floats) >= 100:
-        return ",.1f"
-    if max(floats) >= 10:
-        return ".2f"
-    return ".3g" if any(0 < v < 1e-3 for v in floats) else ".4f"
 
 
 def fmt(v, spec: str | None = None) -> str:
