@@ -22,13 +22,31 @@ def fmt(v, spec: str | None = None):
     if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:,}"
     if isinstance(v, dict):
-        return ", ".join(f"{k} {fmt(x)}" for k, x in v.items())
+        return ", ".join(f"{k} {fmt(x)}" for k, x in v.items()) or "-"
+    if isinstance(v, list):
+        return ", ".join(map(fmt, v)) or "-"
     return str(v)
 
 
+def flat(row: dict, prefix: str = "") -> dict:
+    """Nested dicts become dotted columns (val.flip.val_accuracy); a dict of plain values (recall per class, a
+    config's augment) stays one cell."""
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, dict) and any(isinstance(x, dict) for x in v.values()):
+            out.update(flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def table(rows: list[dict]) -> list[str]:
-    """A Markdown table; the numbers of a column share one format (55.40 and 9.07, not 55.4 and 9.0690)."""
-    cols = list(dict.fromkeys(k for r in rows for k in r if not isinstance(r[k], (list, dict)) or k == "recall_per_class"))
+    """A Markdown table; the numbers of a column share one format (55.40 and 9.07, not 55.4 and 9.0690). One
+    result with many fields is written down the page (field | value) instead of across it."""
+    rows = [flat(r) for r in rows]
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    if len(rows) == 1 and len(cols) > 10:
+        return ["| field | value |", "|---|---|"] + [f"| {c} | {fmt(rows[0][c])} |" for c in cols]
     specs = {c: float_format([r.get(c) for r in rows]) for c in cols}
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(r.get(c, ""), specs[c]) for c in cols) + " |" for r in rows]
