@@ -29,12 +29,14 @@ def machine(device: torch.device | str = "cpu", threads: bool = True) -> str:
         f" ({torch.get_num_threads()} threads)" if threads else "")
 
 
-def write(name: str, results, device="cpu", note: str = "") -> Path:
-    """benchmarks/results/<name>.json with the exact command and the machine; BENCHMARKS.md is made from these."""
+def write(name: str, results, device="cpu", note: str = "", kind: str | None = None) -> Path:
+    """benchmarks/results/<name>.json with the exact command and the machine; BENCHMARKS.md is made from these.
+    `kind`: "speed" (how fast) or "result" (what a model reaches); unset, make_benchmarks_md.py tells by the
+    columns (accuracy columns make a result)."""
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{name}.json"
     cmd = " ".join(["python", *[a if " " not in a else repr(a) for a in sys.argv]])
-    out.write_text(json.dumps({"name": name, "command": cmd, "machine": machine(device), "note": note,
-                               "results": results}, indent=2) + "\n")
+    out.write_text(json.dumps({"name": name, **({"kind": kind} if kind else {}), "command": cmd,
+                               "machine": machine(device), "note": note, "results": results}, indent=2) + "\n")
     print(json.dumps(results))
     return out

@@ -10,7 +10,6 @@ without the flip average, macro-F1 and per-class recall. Writes benchmarks/resul
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import sys
 import time
@@ -20,24 +19,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import write  # noqa: E402
 
 from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint  # noqa: E402
-from cnnlab.engine.config import TrainConfig  # noqa: E402
+from cnnlab.engine.config import TrainConfig, apply_overrides  # noqa: E402
 from cnnlab.engine.evaluate import evaluate  # noqa: E402
 from cnnlab.engine.metrics import classification_metrics  # noqa: E402
 from cnnlab.engine.train import load_splits, train  # noqa: E402
 from cnnlab.experiments import defaults  # noqa: E402
-
-
-def override(d: dict, assignment: str) -> None:
-    """key=value or a.b=value (value parsed as a Python literal when it is one) into the config dict `d`."""
-    key, _, raw = assignment.partition("=")
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        value = raw
-    *path, last = key.split(".")
-    for k in path:
-        d = d.setdefault(k, {})
-    d[last] = value
 
 
 def main() -> None:
@@ -52,9 +38,7 @@ def main() -> None:
     d = {**TrainConfig().to_dict(), **defaults("fer2013", args.recipe), "dataset": "fer2013", "data": args.data,
          "epochs": args.epochs, "out": str(Path(args.runs) / args.name), "quiet": True}
     d["augment"], d["model_kwargs"] = dict(d["augment"]), dict(d["model_kwargs"])
-    for a in args.set:
-        override(d, a)
-    cfg = TrainConfig.from_dict(d)
+    cfg = TrainConfig.from_dict(apply_overrides(d, args.set)).check()
     cfg = dataclasses.replace(cfg, resume=(Path(cfg.out) / "last.pt").exists())
     t0 = time.time()
     train(cfg)

@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python benchmarks/record.py NAME -- compare emnist --data ../shared/data/emnist-byclass-reduced --out runs/emnist
     PYTHONPATH=src python benchmarks/record.py NAME --existing -- train fer2013 ... --out runs/fer   (a finished run)
+    PYTHONPATH=src python benchmarks/record.py NAME --speed -- train cifar10 --epochs 1 ...   (a speed check)
 
 Reads the run folder given by --out: comparison.json (compare), sweep.json (distill sweep) or metrics.json (train).
 """
@@ -34,6 +35,8 @@ def main():
     ap.add_argument("name")
     ap.add_argument("--existing", action="store_true", help="the run already finished: only read its results")
     ap.add_argument("--note", default="", help="what a reader needs beside the command (environment, data slice)")
+    ap.add_argument("--speed", action="store_true", help="a speed check (a run too short to learn anything): "
+                                                         "BENCHMARKS.md shows its time and throughput, not its accuracy")
     argv = sys.argv[1:]
     if "--" not in argv:
         ap.error("put the cnnlab command after --")
@@ -45,7 +48,7 @@ def main():
     config = out / "config.json" if (out / "config.json").exists() else next(out.glob("*/config.json"), None)
     device = json.loads(config.read_text())["environment"].get("cuda_device") if config else None
     RESULTS.mkdir(exist_ok=True)
-    record = {"name": args.name, "command": "cnnlab " + " ".join(cmd),
+    record = {"name": args.name, **({"kind": "speed"} if args.speed else {}), "command": "cnnlab " + " ".join(cmd),
               "machine": f"GPU: {device}" if device else machine("cpu", threads=not args.existing), "note": args.note, "results": summary(out)}
     (RESULTS / f"{args.name}.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record["results"])[:2000])

@@ -96,7 +96,7 @@ def test_unreadable_image(tmp_path, cache, capsys):
         fer2013.load(tmp_path / "fer", "test", cache=cache)
     data = fer2013.load(tmp_path / "fer", "test", cache=cache, skip_bad=True)
     assert data.counts() == [2] * 7
-    assert "skipped 1 unreadable image(s)" in capsys.readouterr().out
+    assert "skipped 1 unreadable image(s)" in capsys.readouterr().err  # a message: stderr, stdout stays data
 
 
 def test_missing_dataset(tmp_path, cache):

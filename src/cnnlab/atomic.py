@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import struct
 from pathlib import Path
 
 
@@ -39,7 +41,33 @@ def atomic_write_text(path, text: str) -> None:
 
 
 def atomic_write_json(path, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(tidy(obj), indent=2) + "\n")
+
+
+def tidy(obj):
+    """`obj` with every float that is exactly a float32 value (a number that came out of a tensor) written with the
+    fewest digits that give back that float32: 0.412, not 0.41200000047683716. Other floats are unchanged."""
+    if isinstance(obj, float):
+        return _short_float32(obj)
+    if isinstance(obj, dict):
+        return {k: tidy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [tidy(v) for v in obj]
+    return obj
+
+
+def _float32(v: float) -> float:
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+def _short_float32(v: float) -> float:
+    if not math.isfinite(v) or abs(v) > 3.4e38 or _float32(v) != v:
+        return v
+    for digits in range(1, 10):
+        short = float(f"{v:.{digits}g}")
+        if _float32(short) == v:
+            return short
+    return v
 
 
 def atomic_torch_save(obj, path) -> None:

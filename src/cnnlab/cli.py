@@ -5,35 +5,63 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
+from cnnlab.clikit import Formatter, Parser, add_device, nonneg_int, positive_int
 from cnnlab.errors import CnnlabError, UsageError
 
 # Modules that add their own sub-commands with `register(subparsers)`.
 EXTENSIONS = ["cnnlab.theory.cli", "cnnlab.tools_cli", "cnnlab.report.cli", "cnnlab.distill.cli", "cnnlab.live.cli",
               "cnnlab.handin.cli"]
-
-Formatter = argparse.ArgumentDefaultsHelpFormatter
+DATASETS = ["emnist", "fer2013", "cifar10"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    keep_freed_memory()
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
     except CnnlabError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (cnnlab ... | head): stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def keep_freed_memory() -> None:
+    """Let glibc keep freed memory for reuse instead of returning every large block to the system at once.
+
+    A batch of activations is far above glibc's mmap threshold, so by default each one is a fresh mmap whose pages
+    the kernel must zero on first touch: `cnnlab eval` spent 17 s of system time on that. Measured in
+    benchmarks/results/cli_speed_cpu.json. No effect on other C libraries."""
+    import ctypes
+    import ctypes.util
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    size = 1 << 30
+    if mallopt(m_mmap_threshold, size):
+        mallopt(m_trim_threshold, 2 * size)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cnnlab", formatter_class=Formatter,
-                                description="Convolutional-network experiments: EMNIST MLP vs CNN, FER-2013 expressions, "
-                                            "CIFAR-10 distillation, and the theory questions as tested code.")
+    p = Parser(prog="cnnlab", formatter_class=Formatter,
+               description="Convolutional-network experiments: EMNIST MLP vs CNN, FER-2013 expressions, "
+                           "CIFAR-10 distillation, and the theory questions as tested code.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__import__('cnnlab').__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_data(sub)
@@ -43,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare(sub)
     add_demo(sub)
     add_models(sub)
+    add_recipes(sub)
     for name in EXTENSIONS:
         try:
             module = importlib.import_module(name)
@@ -51,61 +80,90 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    for parser in parsers(p):  # one help layout for every command, whichever module added it
+        parser.formatter_class = Formatter
     return p
+
+
+def parsers(p: argparse.ArgumentParser):
+    """`p` and every sub-command's parser under it."""
+    yield p
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from parsers(sub)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Shared options
 
-def add_train_options(p: argparse.ArgumentParser, model: bool = True) -> None:
-    """Options of every training command; None means 'the dataset's default recipe' (see `cnnlab.experiments`)."""
-    g = p.add_argument_group("training (unset options take the dataset's default recipe)")
-    g.add_argument("--data", help="dataset folder (see DESIGN.md for each dataset's layout)")
-    g.add_argument("--recipe", help="named recipe of the dataset (fer2013: cpu or gpu; default gpu when CUDA is "
-                                    "present, else cpu); the options below override its values")
+def add_train_options(p: argparse.ArgumentParser, model: bool = True, sizing: bool = True, recipes_of=None,
+                      note: str = "Unset options take the dataset's recipe; --help after the dataset's name shows "
+                                  "its values (e.g. cnnlab train fer2013 --help).") -> None:
+    """Options of every training command (its parser made with add_help=False: -h/--help is RecipeHelp here).
+    Unset options take the dataset's recipe (see `cnnlab.experiments`); `recipes_of(dataset)` gives what --help
+    shows: ({name: TrainConfig fields}, default name, the option that picks one). `sizing=False` leaves out
+    --width and --param-budget (models that have no width, like a ResNet)."""
+    from cnnlab.engine.config import CLASS_WEIGHTS, OPTIMIZERS, PRECISIONS, SCHEDULES, TTAS
+    p.add_argument("-h", "--help", action=RecipeHelp, recipes_of=recipes_of or by_recipe)
+    g = p.add_argument_group("training", note)
+    g.add_argument("--data", required=True, help="dataset folder (docs/datasets.md shows each dataset's layout)")
+    g.add_argument("--out", required=True, help="run folder to write")
+    g.add_argument("--recipe", help="named recipe of the dataset; the options below override its values")
     if model:
-        g.add_argument("--model", help="model name (cnnlab models --all lists them); default: cnn")
-    g.add_argument("--out", help="run folder to write", required=True)
+        g.add_argument("--model", help="model name (cnnlab models --all lists them)")
     g.add_argument("--epochs", type=int, help="epochs")
     g.add_argument("--batch-size", type=int, help="batch size (global, split over torchrun processes)")
     g.add_argument("--lr", type=float, help="peak learning rate")
     g.add_argument("--weight-decay", type=float, help="L2 regularisation (weight decay on weights, not biases/BN)")
     g.add_argument("--dropout", type=float, help="dropout probability of the model's dropout layers")
-    g.add_argument("--width", type=int, help="channel width of the CNN models (first stage's channels)")
-    g.add_argument("--optimizer", choices=["adamw", "sgd"], help="optimiser (sgd uses Nesterov momentum 0.9)")
-    g.add_argument("--schedule", choices=["cosine", "plateau", "none"], help="learning-rate schedule")
+    if sizing:
+        g.add_argument("--width", type=int, help="channel width of the CNN models (first stage's channels)")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, help="optimiser (sgd uses Nesterov momentum 0.9)")
+    g.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule: cosine = linear warm-up then "
+                                                          "cosine decay; plateau = halve on a flat val accuracy")
     g.add_argument("--label-smoothing", type=float, help="label smoothing of the cross-entropy")
-    g.add_argument("--precision", choices=["auto", "bf16", "fp32"],
+    g.add_argument("--precision", choices=PRECISIONS,
                    help="auto = bf16 autocast on CUDA, fp32 on CPU; bf16 also on a CPU with bf16 instructions")
     g.add_argument("--ema", type=float, help="decay of a moving average of the weights used for val/test/best.pt (0 = off)")
-    g.add_argument("--tta", choices=["none", "flip"], help="test-time augmentation of the final metrics (flip: image + mirror)")
-    g.add_argument("--class-weights", choices=["none", "balanced", "sqrt"],
+    g.add_argument("--tta", choices=TTAS, help="test-time augmentation of the final metrics (flip: image + mirror); "
+                                                "saved in best.pt, so eval and predict use it too")
+    g.add_argument("--class-weights", choices=CLASS_WEIGHTS,
                    help="weight the loss by inverse class frequency (balanced) or its square root (sqrt)")
     g.add_argument("--no-augment", action="store_true", help="turn the recipe's data augmentation off")
-    g.add_argument("--param-budget", type=int, help="size the model (MLP hidden width, CNN width) to this many "
-                                                     "parameters; an mlp without it matches the default cnn")
+    if sizing:
+        g.add_argument("--param-budget", type=int, help="size the model (MLP hidden width, CNN width) to this many "
+                                                         "parameters; an mlp without it matches the default cnn")
+    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="set",
+                   help="set any hyper-parameter, also those without an option of their own; dotted keys reach "
+                        "into augment and model_kwargs (e.g. --set warmup_epochs=2 --set augment.erase=0.25); "
+                        "repeatable, applied last, checked against the field's type, saved in config.json; "
+                        "'cnnlab recipes' lists the keys")
     g.add_argument("--seed", type=int, default=0, help="random seed (data split, init, shuffling, augmentation)")
-    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto = cuda when available")
+    add_device(g)
     g.add_argument("--val-fraction", type=float, default=0.1, help="stratified share of train used to pick best.pt")
     g.add_argument("--limit-train", type=int, help="use a seeded random subset of N training images")
     g.add_argument("--limit-test", type=int, help="use a seeded random subset of N test images")
-    g.add_argument("--cache-dir", help="where decoded tensors are cached (default $CNNLAB_CACHE_DIR or ~/.cache/cnnlab)")
+    g.add_argument("--cache-dir", help="where decoded tensors are cached (default: $CNNLAB_CACHE_DIR or ~/.cache/cnnlab)")
     g.add_argument("--download", action="store_true", help="download a missing dataset with torchvision (EMNIST, CIFAR-10)")
     g.add_argument("--checkpoint-steps", type=int, help="also save last.pt every N steps inside an epoch")
     g.add_argument("--max-steps", type=int, help="stop after N optimiser steps in total (continue later with --resume)")
-    g.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
-    g.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    g.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt (an error when "
+                                                          "there is none)")
+    g.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines; the final line "
+                                                         "(test accuracy and run folder) is still printed")
 
 
 def config_from_args(args, dataset: str, **overrides):
-    """TrainConfig = built-in defaults < the dataset's recipe < the options given on the command line."""
-    from cnnlab.engine.config import TrainConfig
+    """TrainConfig = built-in defaults < the dataset's recipe < overrides (a sub-command's own recipe) < the
+    options given on the command line < --set; then checked (TrainConfig.check)."""
+    from cnnlab.engine.config import TrainConfig, apply_overrides
     from cnnlab.experiments import defaults
     d = {**TrainConfig().to_dict(), **defaults(dataset, getattr(args, "recipe", None)), "dataset": dataset}
+    d.update(overrides)
     simple = ["data", "model", "out", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "schedule",
               "label_smoothing", "class_weights", "param_budget", "seed", "device", "val_fraction", "limit_train",
-              "precision", "ema", "tta",
-              "limit_test", "cache_dir", "checkpoint_steps", "max_steps"]
+              "precision", "ema", "tta", "limit_test", "cache_dir", "checkpoint_steps", "max_steps"]
     for k in simple:
         v = getattr(args, k, None)
         if v is not None:
@@ -119,19 +177,101 @@ def config_from_args(args, dataset: str, **overrides):
         d["augment"] = {}
     for k in ("download", "resume", "quiet"):
         d[k] = bool(getattr(args, k, False))
-    d.update(overrides)
+    d = apply_overrides(d, getattr(args, "set", None) or [])
     if d["data"] is None:
         raise UsageError("--data DIR is required: the folder holding the dataset (see 'cnnlab data check --help')")
-    for k in ("epochs", "batch_size"):
-        if d[k] is not None and d[k] <= 0:
-            raise UsageError(f"--{k.replace('_', '-')} must be positive, got {d[k]}")
-    if d["lr"] <= 0:
-        raise UsageError(f"--lr must be positive, got {d['lr']}")
-    return TrainConfig.from_dict(d)
+    return TrainConfig.from_dict(d).check()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Help that shows the recipes
+
+def dataset_recipes(dataset: str | None) -> tuple[dict[str, dict], str | None]:
+    """({recipe name: every TrainConfig field}, the default recipe's name) of a dataset; ({}, None) for none."""
+    from cnnlab.engine.config import TrainConfig
+    from cnnlab.experiments import default_recipe, recipes
+    if dataset is None:
+        return {}, None
+    base = TrainConfig().to_dict()
+    return {name: {**base, **fields} for name, fields in recipes(dataset).items()}, default_recipe(dataset)
+
+
+def by_recipe(dataset: str | None) -> tuple[dict[str, dict], str | None, str]:
+    """What RecipeHelp shows for `cnnlab train DATASET --help`: the dataset's recipes, picked by --recipe."""
+    return (*dataset_recipes(dataset), "--recipe")
+
+
+def recipe_value(fields: dict, dest: str):
+    """The value a recipe gives the option whose argparse dest is `dest` (None: the recipe does not set it)."""
+    if dest in ("width", "dropout"):
+        return (fields.get("model_kwargs") or {}).get(dest)
+    if dest == "no_augment":
+        return ", ".join(f"{k}={v}" for k, v in fields.get("augment", {}).items()) or "none"
+    if dest in ("data", "out", "recipe", "seed", "device", "val_fraction", "set", "help"):
+        return None
+    return fields.get(dest)
+
+
+def recipe_lines(table: dict[str, dict], default: str | None) -> list[str]:
+    """One line per recipe: every field as KEY=VALUE, in the form --set takes (dotted keys into dicts)."""
+    lines = []
+    skip = ("dataset", "data", "out", "recipe", "resume", "quiet", "download", "cache_dir", "device", "seed",
+            "limit_train", "limit_test", "max_steps")
+    for name, fields in table.items():
+        items = []
+        for k, v in fields.items():
+            if k in skip:
+                continue
+            if isinstance(v, dict):
+                items += [f"{k}.{sub}={x}" for sub, x in v.items()] or [f"{k}={{}}"]
+            elif v is not None:
+                items.append(f"{k}={v}")
+        mark = " (the default here)" if name == default and len(table) > 1 else ""
+        lines.append(f"  {name}{mark}: " + " ".join(items))
+    return lines
+
+
+class RecipeHelp(argparse.Action):
+    """-h/--help of a training command: each option shows its value in the recipe(s) of the dataset named before
+    --help (`cnnlab train fer2013 --help`), and the recipes are listed in full at the end."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, recipes_of=None,
+                 help="show this help, with the recipe values, and exit"):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+        self.recipes_of = recipes_of
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        dataset = getattr(namespace, "dataset", None)
+        table, default, chooser = self.recipes_of(dataset)
+        if table:
+            for action in parser._actions:
+                if action.default is not None or not action.option_strings or action.help in (None, argparse.SUPPRESS):
+                    continue
+                if action.dest == "recipe":
+                    if chooser == "--recipe":
+                        action.help += (f" (one recipe: {default})" if len(table) == 1 else
+                                        f" (one of {', '.join(table)}; default here: {default})")
+                    continue
+                values_ = {name: recipe_value(fields, action.dest) for name, fields in table.items()}
+                if all(v is None for v in values_.values()):
+                    continue
+                shown = {name: "none" if v is None else v for name, v in values_.items()}
+                text = (f"default: {next(iter(shown.values()))}" if len(set(map(str, shown.values()))) == 1
+                        else "; ".join(f"{name}: {v}" for name, v in shown.items()))
+                action.help = f"{action.help} ({text})".replace("%", "%%")
+            title = f"Recipes{' of ' + dataset if dataset else ''}, picked by {chooser}"
+            parser.epilog = "\n".join([f"{title} (KEY=VALUE as --set takes them):", *recipe_lines(table, default)])
+        parser.print_help()
+        parser.exit()
 
 
 def print_json(obj) -> None:
-    print(json.dumps(obj, indent=2))
+    from cnnlab.atomic import tidy
+    print(json.dumps(tidy(obj), indent=2))
+
+
+MODEL_HELP = ("run folder, shipped model name (cnnlab models), or a .pt, .h5 or .onnx file written by cnnlab "
+              "(cnnlab export)")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -142,19 +282,19 @@ def add_data(sub) -> None:
     dsub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     c = dsub.add_parser("check", help="validate a dataset's layout and print per-split, per-class counts",
                         formatter_class=Formatter)
-    c.add_argument("dataset", choices=["emnist", "fer2013", "cifar10"])
-    c.add_argument("--data", required=True, help="dataset folder")
-    c.add_argument("--cache-dir", help="cache folder for decoded tensors")
+    c.add_argument("dataset", choices=DATASETS)
+    c.add_argument("--data", required=True, help="dataset folder (docs/datasets.md shows each dataset's layout)")
+    c.add_argument("--cache-dir", help="cache folder for decoded tensors (default: $CNNLAB_CACHE_DIR or ~/.cache/cnnlab)")
     c.add_argument("--download", action="store_true", help="download a missing dataset (EMNIST, CIFAR-10)")
     c.add_argument("--json", action="store_true", help="print JSON instead of a table")
     c.set_defaults(func=run_data_check)
     s = dsub.add_parser("samples", help="one labelled sample image per class, as a PNG grid", formatter_class=Formatter)
-    s.add_argument("dataset", choices=["emnist", "fer2013", "cifar10"])
-    s.add_argument("--data", required=True, help="dataset folder")
+    s.add_argument("dataset", choices=DATASETS)
+    s.add_argument("--data", required=True, help="dataset folder (docs/datasets.md shows each dataset's layout)")
     s.add_argument("--out", required=True, help="PNG file to write")
     s.add_argument("--split", default="train", help="split to draw from")
     s.add_argument("--seed", type=int, default=0, help="which sample of each class (seeded)")
-    s.add_argument("--cache-dir", help="cache folder for decoded tensors")
+    s.add_argument("--cache-dir", help="cache folder for decoded tensors (default: $CNNLAB_CACHE_DIR or ~/.cache/cnnlab)")
     s.set_defaults(func=run_data_samples)
 
 
@@ -181,9 +321,7 @@ def run_data_check(args) -> int:
     print("class".ljust(10) + "".join(s.rjust(10) for s in splits))
     for c in classes:
         print(c.ljust(10) + "".join(str(report["splits"][s]["classes"].get(c, 0)).rjust(10) for s in splits))
-    for s in splits:
-        if report["splits"][s].get("note"):
-            print(f"{s}: {report['splits'][s]['note']}")
+    for s in splits:  # a split's note (e.g. CIFAR-10 batches missing) was printed by the loader
         if report["splits"][s]["empty_classes"]:
             print(f"warning: {s} has no samples of {report['splits'][s]['empty_classes']}", file=sys.stderr)
     return 0
@@ -213,8 +351,8 @@ def run_data_samples(args) -> int:
 
 def add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model; keeps best.pt by validation accuracy and evaluates it on test",
-                       formatter_class=Formatter)
-    p.add_argument("dataset", choices=["emnist", "fer2013", "cifar10"])
+                       formatter_class=Formatter, add_help=False)
+    p.add_argument("dataset", choices=DATASETS, help="the dataset; its recipe gives the defaults")
     add_train_options(p)
     p.set_defaults(func=run_train)
 
@@ -229,16 +367,25 @@ def run_train(args) -> int:
     return 0
 
 
+def add_tta(p) -> None:
+    from cnnlab.engine.config import TTAS
+    p.add_argument("--tta", choices=TTAS, help="test-time augmentation: none, or flip (the mean of the image's and "
+                                               "its mirror's probabilities); default: the model's own (its 'tta')")
+
+
 def add_eval(sub) -> None:
-    p = sub.add_parser("eval", help="evaluate a run's best checkpoint; prints the metrics JSON", formatter_class=Formatter)
-    p.add_argument("run", metavar="RUN_DIR|MODEL", help="run folder, checkpoint file or shipped model name")
+    p = sub.add_parser("eval", help="evaluate a model on a dataset split or a folder of images; prints the metrics JSON",
+                       formatter_class=Formatter)
+    p.add_argument("run", metavar="MODEL", help=MODEL_HELP)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", help="dataset folder (only the split read must be there)")
-    src.add_argument("--images", help="folder of <class>/<image> files with the model's class names")
+    src.add_argument("--data", help="dataset folder (only the split read must be there); required unless --images")
+    src.add_argument("--images", help="folder of <class>/<image> files with the model's class names; required "
+                                      "unless --data")
     p.add_argument("--split", default="test", help="split of --data to evaluate")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--batch-size", type=int, default=1024, help="evaluation batch size")
-    p.add_argument("--cache-dir", help="cache folder for decoded tensors")
+    add_tta(p)
+    add_device(p)
+    p.add_argument("--batch-size", type=positive_int, default=256, help="evaluation batch size")
+    p.add_argument("--cache-dir", help="cache folder for decoded tensors (default: $CNNLAB_CACHE_DIR or ~/.cache/cnnlab)")
     p.add_argument("--skip-bad", action="store_true", help="with --images: skip unreadable images and report them")
     p.add_argument("--out", help="also write the metrics JSON to this file")
     p.set_defaults(func=run_eval)
@@ -246,15 +393,15 @@ def add_eval(sub) -> None:
 
 def run_eval(args) -> int:
     from cnnlab import data
+    from cnnlab.atomic import atomic_write_json
     from cnnlab.data.images import read_folder
-    from cnnlab.engine.checkpoint import atomic_write_json
     from cnnlab.engine.distributed import pick_device
     from cnnlab.engine.evaluate import evaluate
     from cnnlab.engine.metrics import classification_metrics
-    from cnnlab.models.common import count_params
-    from cnnlab.runs import load_model
+    from cnnlab.runs import load_model, param_counts
     device = pick_device(args.device)
     model, ckpt = load_model(args.run, device)
+    tta = args.tta or ckpt.get("tta") or "none"
     skipped = []
     if args.images:
         t, skipped = read_folder(args.images, ckpt["classes"], ckpt["input_shape"], skip_bad=args.skip_bad)
@@ -262,16 +409,19 @@ def run_eval(args) -> int:
     else:
         dataset = ckpt.get("dataset")
         if dataset is None:
-            raise UsageError(f"{args.run}: the checkpoint does not say its dataset; use --images DIR")
+            raise UsageError(f"{args.run}: the model does not say its dataset; use --images DIR")
         t = data.load(dataset, args.data, args.split, cache=args.cache_dir)
         split = args.split
         if t.classes != ckpt["classes"] or t.input_shape != list(ckpt["input_shape"]):
             raise UsageError(f"{args.data}: its {len(t.classes)} classes / shape {t.input_shape} do not match the "
                              f"model's {len(ckpt['classes'])} classes / shape {ckpt['input_shape']}")
-    r = evaluate(model, t, device, args.batch_size)
-    metrics = {**classification_metrics(r["preds"], r["targets"], ckpt["classes"]), "split": split,
-               "params_total": count_params(model), "params_trainable": count_params(model, True),
-               "best_epoch": ckpt.get("epoch"), "loss": r["loss"]}
+    print(f"evaluating {len(t):,} images ({split}) on {device}" + (", each also mirrored (--tta flip)" if tta == "flip"
+                                                                    else ""), file=sys.stderr, flush=True)
+    r = evaluate(model, t, device, args.batch_size, tta)
+    total, trainable = param_counts(model, ckpt)
+    metrics = {**classification_metrics(r["preds"], r["targets"], ckpt["classes"]), "split": split, "tta": tta,
+               "params_total": total, "params_trainable": trainable, "best_epoch": ckpt.get("epoch"),
+               "loss": r["loss"]}
     if skipped:
         metrics["skipped_files"] = [str(s) for s in skipped]
         print(f"skipped {len(skipped)} unreadable image(s)", file=sys.stderr)
@@ -283,10 +433,14 @@ def run_eval(args) -> int:
 
 def add_predict(sub) -> None:
     p = sub.add_parser("predict", help="classify image files: one JSON line per image", formatter_class=Formatter)
-    p.add_argument("run", metavar="RUN_DIR|MODEL", help="run folder, checkpoint file or shipped model name")
+    p.add_argument("run", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--top", type=int, default=0, help="keep only the N most probable classes (0 = all)")
+    add_tta(p)
+    add_device(p)
+    p.add_argument("--top", type=nonneg_int, default=0, help="keep only the N most probable classes (0 = all)")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="skip missing or unreadable images (each named on stderr, then a count) instead of stopping "
+                        "at the first")
     p.set_defaults(func=run_predict)
 
 
@@ -297,16 +451,30 @@ def run_predict(args) -> int:
     from cnnlab.data.images import read_image
     from cnnlab.engine.distributed import pick_device
     from cnnlab.engine.evaluate import predict_logits
+    from cnnlab.errors import DataError
     from cnnlab.runs import load_model
     device = pick_device(args.device)
     model, ckpt = load_model(args.run, device)
-    missing = [f for f in args.images if not Path(f).is_file()]
-    if missing:
-        raise UsageError(f"no such image file: {missing[0]}")
-    images = torch.from_numpy(np.stack([read_image(Path(f), ckpt["input_shape"]) for f in args.images]))
-    probs = predict_logits(model, images, device).softmax(1)
+    tta = args.tta or ckpt.get("tta") or "none"
+    files, arrays, skipped = [], [], []
+    for f in args.images:
+        try:
+            if not Path(f).is_file():
+                raise DataError(f"no such image file: {f}")
+            arrays.append(read_image(Path(f), ckpt["input_shape"]))
+            files.append(f)
+        except DataError as e:
+            if not args.skip_bad:
+                raise UsageError(f"{e}; --skip-bad skips such files") from None
+            skipped.append(f)
+            print(f"skipped: {e}", file=sys.stderr)
+    if skipped:
+        print(f"skipped {len(skipped)} of {len(args.images)} image(s)", file=sys.stderr)
+    if not arrays:
+        raise DataError("none of the images could be read")
+    probs = predict_logits(model, torch.from_numpy(np.stack(arrays)), device, tta=tta).softmax(1)
     classes = ckpt["classes"]
-    for f, p in zip(args.images, probs):
+    for f, p in zip(files, probs):
         order = p.argsort(descending=True)[: args.top or len(classes)]
         print(json.dumps({"file": f, "class": classes[int(order[0])],
                           "probabilities": {classes[int(i)]: round(float(p[i]), 6) for i in order}}))
@@ -314,19 +482,21 @@ def run_predict(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# compare / demo / models
+# compare / demo / models / recipes
 
 def add_compare(sub) -> None:
     p = sub.add_parser("compare", help="EMNIST: MLP vs CNN vs factorized CNN at matched parameter budgets",
-                       formatter_class=Formatter)
-    p.add_argument("dataset", choices=["emnist"])
-    add_train_options(p, model=False)
+                       formatter_class=Formatter, add_help=False)
+    p.add_argument("dataset", choices=["emnist"], help="the dataset (EMNIST only); its recipe gives the defaults")
+    add_train_options(p, model=False, recipes_of=lambda dataset: by_recipe("emnist"))
     p.set_defaults(func=run_compare)
 
 
 def run_compare(args) -> int:
+    from cnnlab.engine.config import check_resumable
     from cnnlab.experiments.emnist import compare
     cfg = config_from_args(args, args.dataset)
+    check_resumable(cfg.out, cfg.resume)
     result = compare(cfg, Path(args.out))
     if not result.get("stopped"):
         print((Path(args.out) / "comparison.md").read_text())
@@ -338,15 +508,17 @@ def add_demo(sub) -> None:
                                     "real EMNIST sample shipped in the package, then report.html",
                        formatter_class=Formatter)
     p.add_argument("--out", required=True, help="folder to write (runs, comparison, report.html)")
-    p.add_argument("--epochs", type=int, default=6, help="epochs per model")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--resume", action="store_true", help="reuse finished runs in --out")
+    p.add_argument("--epochs", type=positive_int, default=6, help="epochs per model")
+    add_device(p)
+    p.add_argument("--resume", action="store_true", help="continue the demo in --out, reusing its finished runs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_demo)
 
 
 def run_demo(args) -> int:
+    from cnnlab.engine.config import check_resumable
     from cnnlab.experiments.demo import demo
+    check_resumable(args.out, args.resume)
     report = demo(Path(args.out), epochs=args.epochs, device=args.device, resume=args.resume, quiet=args.quiet)
     print(f"report: {report}")
     return 0
@@ -374,4 +546,28 @@ def run_models(args) -> int:
         print("no shipped models")
     if args.all:
         print("architectures: " + ", ".join(sorted(MODELS)))
+    return 0
+
+
+def add_recipes(sub) -> None:
+    p = sub.add_parser("recipes", help="each dataset's named training recipes, with every value",
+                       formatter_class=Formatter,
+                       description="The hyper-parameters 'cnnlab train DATASET' starts from: each recipe (--recipe "
+                                   "NAME) with every field, as KEY=VALUE in the form --set takes.")
+    p.add_argument("dataset", nargs="?", choices=DATASETS, help="only this dataset (default: all)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_recipes)
+
+
+def run_recipes(args) -> int:
+    out = {}
+    for dataset in [args.dataset] if args.dataset else DATASETS:
+        table, default = dataset_recipes(dataset)
+        out[dataset] = {"default": default, "recipes": table}
+    if args.json:
+        print_json(out)
+        return 0
+    for dataset, entry in out.items():
+        print(f"{dataset}:")
+        print("\n".join(recipe_lines(entry["recipes"], entry["default"])))
     return 0

@@ -9,7 +9,14 @@ ONNX uses the TorchScript exporter (`dynamo=False`): it needs no package beyond 
 HDF5 layout (h5py):
     /weights/<state-dict key>   one dataset per entry of the model's state_dict
     attrs: format, format_version, arch, model_kwargs (JSON), classes, num_classes, input_shape, mean, std,
-           preprocessing, dataset
+           preprocessing, dataset, tta
+Keras cannot load it: it holds a PyTorch state_dict (PyTorch's names and weight layouts, e.g. conv weights
+[out, in, kh, kw]), not a Keras model (no model_config, no layer groups). cnnlab reads it back (`load_h5`), so
+every command that takes a model takes the .h5 file; docs/model-files.md says how to read it with h5py alone.
+
+Both files carry what cnnlab needs to use them like a checkpoint: classes, input shape, dataset and the model's
+test-time augmentation ("tta"), so `cnnlab eval|predict FILE` behaves as with the run folder it came from. An
+.onnx file runs in ONNX Runtime (`load_onnx`); it cannot be trained further or explained with gradients.
 """
 
 from __future__ import annotations
@@ -46,16 +53,25 @@ def torch_probabilities(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------------
 # ONNX
 
-def metadata(ckpt: dict) -> dict[str, str]:
-    return {"arch": ckpt["arch"], "classes": json.dumps(list(ckpt["classes"])),
+def metadata(ckpt: dict, model: torch.nn.Module | None = None) -> dict[str, str]:
+    meta = {"arch": ckpt["arch"], "classes": json.dumps(list(ckpt["classes"])),
+            "num_classes": str(int(ckpt.get("num_classes", len(ckpt["classes"])))),
             "input_shape": json.dumps(list(ckpt["input_shape"])),
             "model_kwargs": json.dumps(ckpt.get("model_kwargs", {})), "preprocessing": PREPROCESSING,
-            "producer": "cnnlab"}
+            "dataset": str(ckpt.get("dataset") or ""), "tta": str(ckpt.get("tta") or "none"), "producer": "cnnlab"}
+    if model is not None:
+        meta["params_total"] = str(sum(p.numel() for p in model.parameters()))
+        meta["params_trainable"] = str(sum(p.numel() for p in model.parameters() if p.requires_grad))
+    return meta
 
 
 def write_onnx(model: torch.nn.Module, ckpt: dict, path: Path, opset: int = OPSET) -> None:
-    """torch.onnx.export with a dynamic batch axis, then the model's metadata (classes, shape, ...) added."""
+    """torch.onnx.export with a dynamic batch axis, then the model's metadata (classes, shape, ...) added.
+    A model that is itself an ONNX file (OnnxModel) is written as it is."""
     import onnx
+    if isinstance(model, OnnxModel):
+        onnx.save(model.proto, str(path))
+        return
     model = model.cpu().float().eval()
     x = check_images(ckpt["input_shape"], 2)
     with warnings.catch_warnings():  # the TorchScript exporter warns that dynamo=True is the new default
@@ -63,7 +79,7 @@ def write_onnx(model: torch.nn.Module, ckpt: dict, path: Path, opset: int = OPSE
         torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=opset, input_names=["images"],
                           output_names=["logits"], dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
     proto = onnx.load(str(path))
-    for k, v in metadata(ckpt).items():
+    for k, v in metadata(ckpt, model).items():
         proto.metadata_props.add(key=k, value=v)
     onnx.save(proto, str(path))
 
@@ -113,6 +129,7 @@ def save_h5(model: torch.nn.Module, ckpt: dict, path: Path) -> None:
         f.attrs["std"] = list(kwargs.get("std", [1.0]))
         f.attrs["preprocessing"] = PREPROCESSING
         f.attrs["dataset"] = str(ckpt.get("dataset") or "")
+        f.attrs["tta"] = str(ckpt.get("tta") or "none")
         weights = f.create_group("weights")
         for key, value in model.state_dict().items():
             weights.create_dataset(key, data=value.detach().cpu().numpy())
@@ -132,11 +149,13 @@ def load_h5(path: str | Path) -> tuple[torch.nn.Module, dict]:
         raise DataError(f"{path}: not an HDF5 file ({e}); export it again with 'cnnlab export --format h5'") from None
     with f:
         if f.attrs.get("format") != H5_FORMAT or "weights" not in f:
-            raise DataError(f"{path}: not a cnnlab HDF5 export (no format={H5_FORMAT!r} and /weights); "
-                            "export it with 'cnnlab export RUN_DIR --format h5'")
+            what = "a Keras model" if "model_config" in f.attrs or "model_weights" in f else "an HDF5 file"
+            raise DataError(f"{path}: {what}, not a cnnlab HDF5 export (no format={H5_FORMAT!r} and /weights); "
+                            "cnnlab reads the .h5 files that 'cnnlab export RUN_DIR --format h5' writes")
         meta = {"arch": str(f.attrs["arch"]), "model_kwargs": json.loads(f.attrs["model_kwargs"]),
                 "classes": [str(c) for c in f.attrs["classes"]], "num_classes": int(f.attrs["num_classes"]),
-                "input_shape": [int(v) for v in f.attrs["input_shape"]], "dataset": str(f.attrs["dataset"]) or None}
+                "input_shape": [int(v) for v in f.attrs["input_shape"]], "dataset": str(f.attrs["dataset"]) or None,
+                "tta": str(f.attrs.get("tta", "none")), "format": "h5"}
         state = {k: torch.as_tensor(np.asarray(d[()])) for k, d in f["weights"].items()}
     model = registry.build(meta["arch"], meta["num_classes"], meta["input_shape"], **meta["model_kwargs"])
     try:
@@ -144,6 +163,51 @@ def load_h5(path: str | Path) -> tuple[torch.nn.Module, dict]:
     except RuntimeError as e:
         raise DataError(f"{path}: the weights do not fit model {meta['arch']!r} ({str(e).splitlines()[0]})") from None
     return model.eval(), meta
+
+
+class OnnxModel(torch.nn.Module):
+    """An exported .onnx file run by ONNX Runtime, with a torch module's call: float images [N, C, H, W] in,
+    logits out (on the input's device). Inference only: it has no parameters to train or to differentiate."""
+
+    def __init__(self, proto, path: Path):
+        import onnxruntime as ort
+        super().__init__()
+        self.proto, self.path = proto, Path(path)
+        self.session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.params_total = int(sum(np.prod(t.dims, dtype=np.int64) for t in proto.graph.initializer))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        images = x.detach().float().cpu().contiguous().numpy()
+        return torch.from_numpy(self.session.run(None, {self.input_name: images})[0]).to(x.device)
+
+
+def load_onnx(path: str | Path) -> tuple[OnnxModel, dict]:
+    """(model, checkpoint-like dict without weights) from an .onnx file written by `cnnlab export`."""
+    import onnx
+    path = Path(path)
+    try:
+        proto = onnx.load(str(path))
+    except Exception as e:  # protobuf's DecodeError and others: not an ONNX file
+        raise DataError(f"{path}: not a readable ONNX file ({e.__class__.__name__}); export it again with "
+                        "'cnnlab export RUN_DIR --format onnx'") from None
+    meta = {p.key: p.value for p in proto.metadata_props}
+    missing = [k for k in ("classes", "input_shape") if k not in meta]
+    if missing:
+        raise DataError(f"{path}: an ONNX model without cnnlab's metadata (no {' or '.join(missing)}), so cnnlab does "
+                        "not know its classes and input; cnnlab reads the .onnx files that 'cnnlab export RUN_DIR "
+                        "--format onnx' writes")
+    classes = json.loads(meta["classes"])
+    info = {"arch": meta.get("arch", "onnx"), "model_kwargs": json.loads(meta.get("model_kwargs", "{}")),
+            "classes": classes, "num_classes": int(meta.get("num_classes", len(classes))),
+            "input_shape": json.loads(meta["input_shape"]), "dataset": meta.get("dataset") or None,
+            "tta": meta.get("tta") or "none", "format": "onnx",
+            **{k: int(meta[k]) for k in ("params_total", "params_trainable") if k in meta}}
+    try:
+        model = OnnxModel(proto, path)
+    except Exception as e:  # onnxruntime's own errors: an invalid graph
+        raise DataError(f"{path}: ONNX Runtime cannot run this model ({str(e).splitlines()[0][:200]})") from None
+    return model.eval(), info
 
 
 def export_h5(model: torch.nn.Module, ckpt: dict, out: Path) -> dict:

@@ -33,13 +33,63 @@ def checkpoint_path(ref: str) -> Path:
         if card["name"] == ref:
             return Path(str(resources.files("cnnlab.shipped") / card["file"]))
     names = [c["name"] for c in shipped_cards()]
-    raise UsageError(f"{ref!r} is neither a run folder, a checkpoint file nor a shipped model "
+    raise UsageError(f"{ref!r} is neither a run folder, a model file nor a shipped model "
                      f"(shipped: {', '.join(names) or 'none'}; see 'cnnlab models')")
 
 
-def load_model(ref: str, device="cpu"):
-    """(model in eval mode on `device`, checkpoint dict) for a run folder, checkpoint file or shipped name."""
-    from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint
+# The first bytes of the files a user may give by mistake, to say what they are.
+MAGIC = [(b"\x89HDF\r\n\x1a\n", "h5"), (b"PK\x03\x04", "pt"), (b"\x80\x02", "pt"), (b"\x89PNG", "a PNG image"),
+         (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"), (b"BM", "a BMP image"),
+         (b"RIFF", "a RIFF file (WebP image, AVI video, WAV sound)"), (b"\x1f\x8b", "a gzip archive"),
+         (b"%PDF", "a PDF document"), (b"{", "a JSON file"), (b"[", "a JSON file")]
+EXPECTED = ("a run folder, a shipped model name (cnnlab models), or a .pt, .h5 or .onnx file written by cnnlab "
+            "(cnnlab train, cnnlab export)")
+
+
+def file_kind(path: Path) -> str:
+    """'pt', 'h5' or 'onnx' for a model file; else a description of what the file is."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not head:
+        return "an empty file"
+    for magic, kind in MAGIC:
+        if head.startswith(magic):
+            return kind
+    if path.suffix.lower() == ".onnx" or head[:1] == b"\x08":  # an ONNX protobuf starts with its ir_version field
+        return "onnx"
+    if path.suffix.lower() in (".pt", ".pth", ".ckpt"):
+        return "pt"
+    return f"a {path.suffix or 'extension-less'} file"
+
+
+def load_model(ref: str, device="cpu", torch_only: str | None = None):
+    """(model in eval mode on `device`, checkpoint dict) for a run folder, a shipped model's name, or a .pt, .h5 or
+    .onnx file written by cnnlab. An .onnx model runs in ONNX Runtime; `torch_only` (why this command needs a
+    PyTorch model) refuses it with a message that says so."""
     path = checkpoint_path(ref)
-    ckpt = load_checkpoint(path)
-    return build_from_checkpoint(ckpt, path).to(device), ckpt
+    kind = file_kind(path)
+    if kind == "pt":
+        from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint
+        ckpt = load_checkpoint(path)
+        return build_from_checkpoint(ckpt, path).to(device), ckpt
+    if kind == "h5":
+        from cnnlab.export import load_h5
+        model, ckpt = load_h5(path)
+        return model.to(device), ckpt
+    if kind == "onnx":
+        if torch_only:
+            raise UsageError(f"{path}: an ONNX model cannot be used here: {torch_only}; give the run folder, .pt or "
+                             ".h5 file it was exported from")
+        from cnnlab.export import load_onnx
+        return load_onnx(path)
+    raise UsageError(f"{path}: {kind}, not a model; expected {EXPECTED}")
+
+
+def param_counts(model, ckpt: dict) -> tuple[int, int]:
+    """(total, trainable) parameters of the model (of the PyTorch model an .onnx file was exported from)."""
+    from cnnlab.models.common import count_params
+    if "params_total" in ckpt:  # an .onnx file's metadata
+        return ckpt["params_total"], ckpt.get("params_trainable", ckpt["params_total"])
+    if hasattr(model, "params_total"):  # an .onnx file of an older export: its stored tensors
+        return model.params_total, model.params_total
+    return count_params(model), count_params(model, True)

@@ -161,5 +161,10 @@ def load(root: str | Path, split: str = "train", cache: str | None = None, downl
     if split == "train":
         data.note = (f"{len(names)} of {len(wanted)} train batches found ({', '.join(names)}): {len(data):,} train images"
                      + ("" if len(names) == len(wanted) else f"; the complete CIFAR-10 has {10_000 * len(wanted):,}"))
-        print(f"cifar10: {path}: {data.note}", file=sys.stderr)
+        if data.note not in _SAID:  # once per process, however often the split is loaded
+            _SAID.add(data.note)
+            print(f"cifar10: {path}: {data.note}", file=sys.stderr)
     return data
+
+
+_SAID: set[str] = set()

@@ -8,6 +8,7 @@ images (and reports how many) instead of stopping at the first.
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,6 @@ def load(root: str | Path, split: str = "train", cache: str | None = None, downl
     def decode() -> TensorData:
         data, skipped = read_folder(src, CLASSES, SHAPE, skip_bad=skip_bad)
         if skipped:
-            print(f"skipped {len(skipped)} unreadable image(s) in {src}, e.g. {skipped[0]}")
+            print(f"skipped {len(skipped)} unreadable image(s) in {src}, e.g. {skipped[0]}", file=sys.stderr)
         return data
     return cached(f"fer2013-{split}{'-skipbad' if skip_bad else ''}", files, decode, cache)

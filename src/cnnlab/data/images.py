@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -49,18 +50,21 @@ def read_folder(root: str | Path, classes: list[str], shape: list[int], skip_bad
     if unknown:
         raise DataError(f"{root}: unknown class folder(s) {unknown}; the model's classes are {classes} "
                         "(rename the folders to match)")
+    from tqdm.auto import tqdm
+
+    from cnnlab.data.tensors import SLOW
     images, labels, skipped = [], [], []
-    for folder in folders:
-        label = classes.index(folder.name)
-        for f in image_files(folder):
-            try:
-                images.append(read_image(f, shape))
-            except DataError:
-                if not skip_bad:
-                    raise
-                skipped.append(f)
-                continue
-            labels.append(label)
+    files = [(classes.index(folder.name), f) for folder in folders for f in image_files(folder)]
+    for label, f in tqdm(files, desc=f"decoding {root}", unit="img", delay=SLOW, leave=False, file=sys.stderr,
+                         mininterval=0.5):
+        try:
+            images.append(read_image(f, shape))
+        except DataError:
+            if not skip_bad:
+                raise
+            skipped.append(f)
+            continue
+        labels.append(label)
     if not images:
         raise DataError(f"{root}: no images found in the class folders (extensions {sorted(EXTENSIONS)})")
     return TensorData(torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.long), list(classes)), skipped

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -70,12 +72,20 @@ def cached(name: str, files: list[Path], decode: Callable[[], TensorData], cache
             return TensorData(d["images"], d["labels"], list(d["classes"]))
         except Exception:  # a damaged cache entry is rebuilt, never trusted
             path.unlink(missing_ok=True)
+    t0 = time.perf_counter()
     data = decode()
     try:
         atomic_torch_save({"images": data.images, "labels": data.labels, "classes": data.classes}, path)
+        saved = f"cached in {path}, so the next run reads it at once"
     except OSError:
-        pass  # a read-only or full cache only costs speed
+        saved = f"not cached ({path.parent} is not writable; --cache-dir or $CNNLAB_CACHE_DIR picks another folder)"
+    seconds = time.perf_counter() - t0
+    if seconds > SLOW:
+        print(f"{name}: decoded {len(data):,} images once in {seconds:.0f} s; {saved}", file=sys.stderr, flush=True)
     return data
+
+
+SLOW = 2.0  # seconds: a step that takes longer says what it did (and a progress bar shows while it runs)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cnnlab.clikit import Formatter, positive_float, positive_int
 from cnnlab.errors import UsageError
 
-Formatter = argparse.ArgumentDefaultsHelpFormatter
 DATASET = "cifar10"
 ARCHS = ("resnet50", "resnet18")
+SWEEP_EPOCHS = 10  # a sweep's runs are short: epochs of each unless --epochs
 
 
 def floats(text: str, option: str) -> list[float]:
@@ -27,24 +28,26 @@ def floats(text: str, option: str) -> list[float]:
 
 
 def config(args, recipe: dict | None = None, **overrides):
-    """TrainConfig = built-in < cifar10 recipe < `recipe` (a teacher's) < command line < overrides."""
+    """TrainConfig = built-in < cifar10 recipe < `recipe` (a teacher's) < overrides < command line < --set."""
     from cnnlab.cli import config_from_args
-    over = {}
-    for k, v in (recipe or {}).items():
-        if k == "model_kwargs":
-            continue
-        if k == "augment":
-            if not getattr(args, "no_augment", False):
-                over[k] = v
-        elif hasattr(args, k):
-            if getattr(args, k) is None:
-                setattr(args, k, v)
-        else:
-            over[k] = v
-    cfg = config_from_args(args, DATASET, **{**over, **overrides})
-    if recipe is not None and "model_kwargs" in recipe:
-        cfg.model_kwargs = {**recipe["model_kwargs"], **({"dropout": args.dropout} if args.dropout is not None else {})}
-    return cfg
+    return config_from_args(args, DATASET, **{**(recipe or {}), **overrides})
+
+
+def student_recipes(dataset, epochs: int | None = None):
+    """What --help of a student command shows: cifar10's recipe (`epochs` when the command has its own default)."""
+    from cnnlab.cli import dataset_recipes
+    table, default = dataset_recipes(DATASET)
+    if epochs is not None:
+        table = {name: {**fields, "epochs": epochs} for name, fields in table.items()}
+    return table, default, "--recipe"
+
+
+def teacher_recipes(dataset):
+    """What --help of `distill teacher` shows: the linear-probe and finetune recipes on top of cifar10's."""
+    from cnnlab.cli import dataset_recipes
+    from cnnlab.experiments.distill import FINETUNE, PROBE
+    base = next(iter(dataset_recipes(DATASET)[0].values()))
+    return {"linear-probe": {**base, **PROBE}, "finetune": {**base, **FINETUNE}}, "linear-probe", "--mode"
 
 
 def _summary(metrics: dict) -> dict:
@@ -59,8 +62,10 @@ def run_teacher(args) -> int:
     from cnnlab.distill import teacher as T
     from cnnlab.experiments.distill import FINETUNE, PROBE
     from cnnlab.models.zoo import check_weights
-    check_weights(int(args.arch.removeprefix("resnet")), args.weights)
-    cfg = config(args, PROBE if args.mode == "linear-probe" else FINETUNE, model=args.arch)
+    from cnnlab.engine.config import check_resumable
+    check_weights(int(args.teacher_arch.removeprefix("resnet")), args.weights)
+    cfg = config(args, PROBE if args.mode == "linear-probe" else FINETUNE, model=args.teacher_arch)
+    check_resumable(cfg.out, cfg.resume)
     size = args.image_size or T.default_image_size(args.weights)
     scale = args.backbone_lr_scale if args.mode == "finetune" else 1.0
     cfg.model_kwargs = T.model_kwargs(cfg, size, scale)
@@ -84,12 +89,12 @@ def run_student(args) -> int:
 
 def run_sweep(args) -> int:
     from cnnlab.distill.sweep import sweep
+    from cnnlab.engine.config import check_resumable
     alphas, taus = floats(args.alphas, "--alphas"), floats(args.taus, "--taus")
     if args.teacher in ("", "none"):
         raise UsageError("--teacher: a sweep of alpha and tau needs a teacher run folder (cnnlab distill teacher ...)")
-    if args.epochs is None:
-        args.epochs = 10
-    cfg = config(args)
+    cfg = config(args, epochs=SWEEP_EPOCHS)
+    check_resumable(cfg.out, cfg.resume)
     result = sweep(cfg, args.teacher, alphas, taus, Path(args.out), args.t2_scale)
     if result and not result.get("stopped"):
         print((Path(args.out) / "sweep.md").read_text())
@@ -99,8 +104,10 @@ def run_sweep(args) -> int:
 def run_compare(args) -> int:
     from cnnlab.distill.compare import compare
     from cnnlab.models.zoo import check_weights
+    from cnnlab.engine.config import check_resumable
     check_weights(int(args.teacher_arch.removeprefix("resnet")), args.weights)
     cfg = config(args)
+    check_resumable(cfg.out, cfg.resume)
     result = compare(cfg, Path(args.out), teacher_arch=args.teacher_arch, weights=args.weights,
                      image_size=args.image_size, probe_epochs=args.probe_epochs,
                      alphas=floats(args.alphas, "--alphas"), taus=floats(args.taus, "--taus"),
@@ -113,22 +120,26 @@ def run_compare(args) -> int:
 
 # ---------------------------------------------------------------------------------------------------------------
 
-def _teacher_options(p, arch_flag: str) -> None:
-    p.add_argument(arch_flag, choices=ARCHS, default="resnet50", help="the teacher's torchvision ResNet")
+def _teacher_options(p) -> None:
+    p.add_argument("--teacher-arch", choices=ARCHS, default="resnet50", help="the teacher's torchvision ResNet")
+    p.add_argument("--arch", dest="teacher_arch", choices=ARCHS, help=argparse.SUPPRESS)  # the old name
     p.add_argument("--weights", default="imagenet",
                    help="backbone weights: 'imagenet' (torchvision's ImageNet weights, IMAGENET1K_V2 for ResNet-50; "
                         "downloaded once, then cached), 'none' (random initialisation), or a local state-dict FILE")
-    p.add_argument("--image-size", type=int,
+    p.add_argument("--image-size", type=positive_int,
                    help="images are resized to this on the device, inside the model; default 224 with pretrained "
                         "weights, 32 (CIFAR's own size) with --weights none")
     from cnnlab.experiments.distill import BACKBONE_LR_SCALE
-    p.add_argument("--backbone-lr-scale", type=float, default=BACKBONE_LR_SCALE,
+    p.add_argument("--backbone-lr-scale", type=positive_float, default=BACKBONE_LR_SCALE,
                    help="fine-tuning: the backbone's learning rate as a fraction of the final layer's")
 
 
 def _kd_options(p) -> None:
     p.add_argument("--t2-scale", action="store_true",
                    help="multiply the soft term by tau² (Hinton et al.), so its gradients keep their size across tau")
+
+
+STUDENT_NOTE = "Unset options take the cifar10 recipe of the student (listed at the end)."
 
 
 def register(sub) -> None:
@@ -139,48 +150,49 @@ def register(sub) -> None:
                                    "alpha*H(y, softmax(z_s)) + (1-alpha)*H(softmax(z_t/tau), softmax(z_s/tau)).")
     dsub = p.add_subparsers(dest="distill_command", required=True, metavar="ACTION")
 
-    t = dsub.add_parser("teacher", formatter_class=Formatter,
+    t = dsub.add_parser("teacher", formatter_class=Formatter, add_help=False,
                         help="train the teacher: ResNet with a new 10-way layer, linear probe or fine-tuning")
     t.add_argument("--mode", choices=["linear-probe", "finetune"], default="linear-probe",
                    help="linear-probe: freeze the backbone, compute its features once, train the final layer on them; "
                         "finetune: train every layer (the backbone at --backbone-lr-scale times the learning rate)")
-    _teacher_options(t, "--arch")
-    add_train_options(t, model=False)
+    _teacher_options(t)
+    add_train_options(t, model=False, sizing=False, recipes_of=teacher_recipes,
+                      note="Unset options take the recipe of --mode (listed at the end).")
     t.set_defaults(func=run_teacher)
 
-    s = dsub.add_parser("student", formatter_class=Formatter,
+    s = dsub.add_parser("student", formatter_class=Formatter, add_help=False,
                         help="train the student (MobileNetV2, CIFAR stem) with the distillation loss, or alone")
     s.add_argument("--teacher", required=True, metavar="RUN_DIR|none",
                    help="the teacher's run folder (or checkpoint); 'none' trains the student on the labels alone")
     s.add_argument("--alpha", type=float, default=0.5, help="weight of the hard-label term, in [0, 1]")
     s.add_argument("--tau", type=float, default=4.0, help="softmax temperature of the soft term, > 0")
     _kd_options(s)
-    add_train_options(s)
+    add_train_options(s, recipes_of=student_recipes, note=STUDENT_NOTE)
     s.set_defaults(func=run_student)
 
-    w = dsub.add_parser("sweep", formatter_class=Formatter,
+    w = dsub.add_parser("sweep", formatter_class=Formatter, add_help=False,
                         help="short student runs over a grid of alpha and tau: sweep.json, sweep.md, sweep.png")
     w.add_argument("--teacher", required=True, metavar="RUN_DIR", help="the teacher's run folder")
     w.add_argument("--alphas", default="0.1,0.5,0.9", help="comma-separated values of alpha")
     w.add_argument("--taus", default="1,2,4,8", help="comma-separated values of tau")
     _kd_options(w)
-    add_train_options(w)
+    add_train_options(w, recipes_of=lambda dataset: student_recipes(dataset, SWEEP_EPOCHS), note=STUDENT_NOTE)
     w.set_defaults(func=run_sweep)
 
-    c = dsub.add_parser("compare", formatter_class=Formatter,
+    c = dsub.add_parser("compare", formatter_class=Formatter, add_help=False,
                         help="teacher (linear probe, fine-tuned), best distilled student, student alone: one table",
                         description="Runs every stage into --out (reused with --resume): teacher-probe/, "
                                     "teacher-finetune/, sweep/, student/, student-no-teacher/, then comparison.md. "
                                     "The training options below set the students (and --epochs also the fine-tuned "
                                     "teacher); the teachers otherwise follow their recipes.")
-    _teacher_options(c, "--teacher-arch")
-    c.add_argument("--probe-epochs", type=int, default=30, help="epochs of the linear probe's final layer")
+    _teacher_options(c)
+    c.add_argument("--probe-epochs", type=positive_int, default=30, help="epochs of the linear probe's final layer")
     c.add_argument("--alphas", default="0.1,0.5,0.9", help="comma-separated values of alpha for the sweep")
     c.add_argument("--taus", default="1,2,4,8", help="comma-separated values of tau for the sweep")
-    c.add_argument("--sweep-epochs", type=int, help="epochs of each sweep run (default: --epochs, so the best sweep "
+    c.add_argument("--sweep-epochs", type=positive_int, help="epochs of each sweep run (default: --epochs, so the best sweep "
                                                      "run is the distilled student)")
     c.add_argument("--distill-from", choices=["finetune", "linear-probe"], default="finetune",
                    help="which teacher the students learn from")
     _kd_options(c)
-    add_train_options(c)
+    add_train_options(c, recipes_of=student_recipes, note=STUDENT_NOTE)
     c.set_defaults(func=run_compare)

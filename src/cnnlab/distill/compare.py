@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
-from cnnlab.engine.config import TrainConfig
+from cnnlab.engine.config import TrainConfig, stage
 from cnnlab.engine.logging import log
 
 COMMON = ("dataset", "data", "seed", "device", "val_fraction", "limit_train", "limit_test", "cache_dir", "download",
@@ -82,7 +82,7 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
         log("=== teacher: linear probe ===", student.quiet)
         T.linear_probe(probe_cfg, weights)
     ft_kwargs = {"image_size": size, **({"backbone_lr_scale": scale} if scale != 1.0 else {})}
-    ft_cfg = teacher_config(student, FINETUNE, runs["finetune"], teacher_arch, student.epochs, ft_kwargs)
+    ft_cfg = stage(teacher_config(student, FINETUNE, runs["finetune"], teacher_arch, student.epochs, ft_kwargs))
     if not _finished(runs["finetune"], student.resume, student.quiet):
         log("=== teacher: fine-tuning ===", student.quiet)
         if T.finetune(ft_cfg, weights).get("stopped"):
@@ -102,10 +102,10 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
         runs["student"] = Path(best["run"])
     elif not _finished(runs["student"], student.resume, student.quiet):
         log(f"=== student: alpha {best['alpha']:g}, tau {best['tau']:g} ===", student.quiet)
-        train_student(dataclasses.replace(student, out=str(runs["student"])), teacher, best["alpha"], best["tau"], t2_scale)
+        train_student(stage(student, out=str(runs["student"])), teacher, best["alpha"], best["tau"], t2_scale)
     if not _finished(runs["baseline"], student.resume, student.quiet):
         log("=== student without teacher ===", student.quiet)
-        train_student(dataclasses.replace(student, out=str(runs["baseline"])), None)
+        train_student(stage(student, out=str(runs["baseline"])), None)
 
     if int(os.environ.get("RANK", "0")) != 0:
         return {}
@@ -150,7 +150,7 @@ def markdown(t: dict) -> str:
     lines = [f"# CIFAR-10: teacher vs distilled student vs student alone ({t['dataset']})", "",
              f"Teacher: {t['teacher_arch']} ({'weights ' + t['weights']}, images resized to {t['image_size']}×"
              f"{t['image_size']} inside the model). Student: {kd['arch']}. The fine-tuned teacher and both students "
-             f"trained {epochs}; the linear probe trained its final layer {t['probe_epochs']} epochs on "
+             f"trained {epochs}; the linear probe trained its final layer {t['probe_epochs']} epoch{'s' if t['probe_epochs'] != 1 else ''} on "
              f"frozen features. Test accuracy of the checkpoint picked on the validation split. Inference speed "
              f"measured on {t['device']}.", "",
              "| model | accuracy | macro precision | macro recall | parameters (trained) | epochs | train s | inference images/s |",

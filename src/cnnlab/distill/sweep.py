@@ -5,14 +5,13 @@ without augmentation its logits are computed once for all runs. With `resume`, f
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
 
 from cnnlab.distill.loss import check
 from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
-from cnnlab.engine.config import TrainConfig
+from cnnlab.engine.config import TrainConfig, stage
 from cnnlab.engine.logging import log
 
 
@@ -33,7 +32,7 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
     for alpha in alphas:
         for tau in taus:
             run = out / run_name(alpha, tau)
-            cfg = dataclasses.replace(base, out=str(run))
+            cfg = stage(base, out=str(run))
             if base.resume and (run / "metrics.json").exists():
                 log(f"sweep: alpha {alpha:g}, tau {tau:g}: finished run found in {run}, reusing it", base.quiet)
             else:
@@ -104,7 +103,7 @@ def heatmap(result: dict, alphas: list[float], taus: list[float], path: Path) ->
                         color="white" if grid[i, j] < np.nanmean(grid) else "black",
                         fontweight="bold" if is_best else "normal", fontsize=9)
     fig.colorbar(im, ax=ax, label="test accuracy")
-    ax.set_title(f"student accuracy after {result['epochs']} epochs")
+    ax.set_title(f"student accuracy after {result['epochs']} epoch{'s' if result['epochs'] != 1 else ''}")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")

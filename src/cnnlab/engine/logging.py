@@ -7,7 +7,7 @@ import io
 import sys
 from pathlib import Path
 
-from cnnlab.engine.checkpoint import atomic_write_text
+from cnnlab.atomic import atomic_write_text
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr", "seconds"]
 

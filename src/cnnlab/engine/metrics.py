@@ -1,33 +1,42 @@
-"""Classification metrics with torchmetrics, in the metrics.json schema of DESIGN.md."""
+"""Classification metrics in the metrics.json schema (docs/run-folder.md), from the confusion matrix.
+
+The formulas and the handling of empty classes are torchmetrics' (tests/test_cli_usability.py checks them
+against torchmetrics on random data): precision, recall and F1 of a class with a zero denominator are 0; the macro
+average leaves out classes that occur in neither the targets nor the predictions; the weighted average weights
+by support. They are computed here from exact counts because importing torchmetrics costs several seconds (it
+imports torchvision and every metric family), which every `cnnlab eval` and training start paid.
+"""
 
 from __future__ import annotations
 
 import torch
-from torchmetrics.functional.classification import (multiclass_accuracy, multiclass_confusion_matrix,
-                                                    multiclass_f1_score, multiclass_precision, multiclass_recall)
+
+
+def _divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    return torch.where(den != 0, num / den.clamp(min=1e-300), torch.zeros_like(num))
 
 
 def classification_metrics(preds: torch.Tensor, targets: torch.Tensor, classes: list[str]) -> dict:
-    """`preds` and `targets` are class indices [N]. Classes absent from both count as 0 in macro averages
-    only where torchmetrics says so; per-class support is reported so a reader can tell."""
+    """`preds` and `targets` are class indices [N]. Per-class support is reported so a reader can tell which
+    classes the macro averages cover."""
     k = len(classes)
     preds, targets = preds.cpu().long(), targets.cpu().long()
-    args = dict(num_classes=k)
-    per_p = multiclass_precision(preds, targets, average=None, **args)
-    per_r = multiclass_recall(preds, targets, average=None, **args)
-    per_f = multiclass_f1_score(preds, targets, average=None, **args)
-    support = torch.bincount(targets, minlength=k)
+    cm = torch.bincount(targets * k + preds, minlength=k * k).reshape(k, k)  # rows true, columns predicted
+    c = cm.double()
+    tp, support, predicted = c.diag(), c.sum(1), c.sum(0)
+    fp, fn = predicted - tp, support - tp
+    per = {"precision": _divide(tp, predicted), "recall": _divide(tp, support), "f1": _divide(2 * tp, 2 * tp + fp + fn)}
+    present = ((tp + fp + fn) > 0).double()
     out = {
         "split": None,
         "num_samples": int(len(targets)),
         "classes": list(classes),
-        "accuracy": float(multiclass_accuracy(preds, targets, average="micro", **args)),
+        "accuracy": float(_divide(tp.sum(), c.sum())),
     }
-    for avg in ("macro", "weighted"):
-        out[f"precision_{avg}"] = float(multiclass_precision(preds, targets, average=avg, **args))
-        out[f"recall_{avg}"] = float(multiclass_recall(preds, targets, average=avg, **args))
-        out[f"f1_{avg}"] = float(multiclass_f1_score(preds, targets, average=avg, **args))
-    out["per_class"] = {c: {"precision": float(per_p[i]), "recall": float(per_r[i]), "f1": float(per_f[i]),
-                            "support": int(support[i])} for i, c in enumerate(classes)}
-    out["confusion_matrix"] = multiclass_confusion_matrix(preds, targets, **args).tolist()
+    for avg, weights in (("macro", present), ("weighted", support)):
+        for name in ("precision", "recall", "f1"):
+            out[f"{name}_{avg}"] = float(_divide((weights * per[name]).sum(), weights.sum()))
+    out["per_class"] = {name: {"precision": float(per["precision"][i]), "recall": float(per["recall"][i]),
+                               "f1": float(per["f1"][i]), "support": int(support[i])} for i, name in enumerate(classes)}
+    out["confusion_matrix"] = cm.tolist()
     return out

@@ -116,8 +116,7 @@ def prepare_run_folder(cfg: TrainConfig, out: Path) -> dict | None:
             raise UsageError(f"--out {out} already holds a run; pass --resume to continue it, or choose another --out")
         return None
     if not last.exists():
-        log(f"--resume: {last} does not exist yet, starting a new run", cfg.quiet)
-        return None
+        raise UsageError(f"nothing to resume in {out}: no last.pt; check --out, or leave out --resume to start a new run")
     state = torch.load(last, map_location="cpu", weights_only=False)
     old = state["config"]
     changed = [k for k in RESUME_KEYS if old.get(k) != getattr(cfg, k)]
@@ -300,7 +299,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
         tb.close()
         metrics = final_metrics(out, test_set, dev, cfg, params_total, params_trainable, best["epoch"], history)
         log(f"best epoch {best['epoch']}: test accuracy {metrics['accuracy']:.4f}, macro precision "
-            f"{metrics['precision_macro']:.4f}, macro recall {metrics['recall_macro']:.4f} -> {out}", cfg.quiet)
+            f"{metrics['precision_macro']:.4f}, macro recall {metrics['recall_macro']:.4f} -> {out}")  # also --quiet
     distributed.barrier(d)
     distributed.cleanup(d)
     return metrics or {}

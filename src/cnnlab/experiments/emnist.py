@@ -6,12 +6,11 @@ parameter count by `models/budget.py`) and writes comparison.json and comparison
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
-from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
-from cnnlab.engine.config import TrainConfig
+from cnnlab.atomic import atomic_write_json, atomic_write_text
+from cnnlab.engine.config import TrainConfig, stage
 from cnnlab.engine.logging import log
 
 DEFAULTS = dict(epochs=6, batch_size=256, lr=3e-3, weight_decay=5e-4, optimizer="adamw", schedule="cosine",
@@ -27,7 +26,7 @@ def compare(base: TrainConfig, out: Path, models=MODELS) -> dict:
     rows = []
     for name in models:
         run = out / name
-        cfg = dataclasses.replace(base, model=name, out=str(run))
+        cfg = stage(base, model=name, out=str(run))
         if cfg.resume and (run / "metrics.json").exists():
             log(f"{name}: finished run found in {run}, reusing it", base.quiet)
         else:
@@ -49,7 +48,7 @@ def compare(base: TrainConfig, out: Path, models=MODELS) -> dict:
 def markdown(result: dict, cfg: TrainConfig) -> str:
     rows = {r["model"]: r for r in result["models"]}
     lines = [f"# MLP vs CNN vs factorized CNN on {result['dataset']}", "",
-             f"Same hyper-parameters for all: {cfg.epochs} epochs, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr}, "
+             f"Same hyper-parameters for all: {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr}, "
              f"weight decay (L2) {cfg.weight_decay}, dropout {cfg.model_kwargs.get('dropout')}, seed {cfg.seed}. "
              "Test accuracy of the checkpoint picked on the validation split.", "",
              "| model | parameters | accuracy | macro precision | macro recall | macro F1 | train s | images/s |",

@@ -54,6 +54,12 @@ def cnnlab(*args, echo: bool = True) -> str:
     return buf.getvalue()
 
 
+def again(out) -> list[str]:
+    """["--resume"] when an earlier run of the notebook started `out` (it then continues, or reuses what is
+    finished), else nothing: --resume on a folder with nothing to resume is an error."""
+    return ["--resume"] if any(Path(out).rglob("last.pt")) else []
+
+
 def show(path, width: int | None = None) -> None:
     from IPython.display import Image, display
     display(Image(filename=str(path), width=width))

@@ -3,11 +3,10 @@ nothing twice, and a killed one continues where it stopped (an unfinished run re
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
-from cnnlab.engine.config import TrainConfig
+from cnnlab.engine.config import TrainConfig, stage
 from cnnlab.errors import RunError, UsageError
 
 # Fields that do not change what a run computes (paths, devices, logging, how often it checkpoints).
@@ -39,7 +38,7 @@ def train_or_reuse(cfg: TrainConfig, say=print) -> dict:
                              "remove that folder (or use another output folder) to train this one")
         say(f"reusing the finished run {run}")
         return json.loads((run / "metrics.json").read_text())
-    result = train(dataclasses.replace(cfg, resume=True))
+    result = train(stage(cfg, resume=True))  # continues a started run, or starts it
     if result.get("stopped"):
         raise RunError(f"{run}: training was stopped; run the same command again to continue it")
     return json.loads((run / "metrics.json").read_text())

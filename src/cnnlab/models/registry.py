@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from cnnlab.errors import UsageError
-from cnnlab.models import budget
+
+if TYPE_CHECKING:  # torch is imported by the model modules, when a model is built: `cnnlab models` starts at once
+    from torch import nn
 
 # name -> ("module:Class", fixed keyword arguments, the hyper-parameter that a --param-budget sizes)
 MODELS: dict[str, tuple[str, dict, str | None]] = {
@@ -58,6 +59,7 @@ def resolve(arch: str, num_classes: int, input_shape, param_budget: int | None =
     if arch == "mlp" and param_budget is None:
         param_budget = budget_of("cnn", num_classes, input_shape, **{k: v for k, v in hparams.items() if k in ("mean", "std")})
     if param_budget is not None:
+        from cnnlab.models import budget
         if sized_by is None:
             raise UsageError(f"--param-budget is not supported for model {arch!r}")
         hparams[sized_by] = budget.fit(lambda s: build(arch, num_classes, input_shape, **{**hparams, sized_by: s}),

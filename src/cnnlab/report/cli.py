@@ -5,11 +5,10 @@ Every handler imports what it needs inside itself, so `cnnlab --help` stays fast
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-Formatter = argparse.ArgumentDefaultsHelpFormatter
+from cnnlab.clikit import Formatter, add_device, nonneg_int, port, positive_int
 
 
 def run_report(args) -> int:
@@ -18,8 +17,6 @@ def run_report(args) -> int:
     from cnnlab.report.html import write_report
     if not args.out.lower().endswith((".html", ".htm")):
         raise UsageError(f"--out {args.out}: give an .html file name, e.g. --out report.html")
-    if args.samples < 0:
-        raise UsageError(f"--samples must be 0 or more, got {args.samples}")
     out = write_report([Path(r) for r in args.runs], Path(args.out), title=args.title, data=args.data,
                        samples=args.samples, device=str(pick_device(args.device)), quiet=args.quiet)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
@@ -65,9 +62,9 @@ def register(sub) -> None:
     p.add_argument("--title", default="cnnlab report", help="page title")
     p.add_argument("--data", help="dataset folder for the sample predictions, when the one in the run's config.json "
                                   "is not reachable from here")
-    p.add_argument("--samples", type=int, default=8, help="how many right and how many wrong test predictions to show "
+    p.add_argument("--samples", type=nonneg_int, default=8, help="how many right and how many wrong test predictions to show "
                                                           "per run (0 = none)")
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"], help="device for the sample predictions")
+    add_device(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_report)
 
@@ -79,12 +76,12 @@ def register(sub) -> None:
                                   "CNNLAB_DATA (default: the notebooks' own default, ../shared/data next to the repository)")
     n.add_argument("--notebooks", help="folder of .ipynb files (default: notebooks/ of this checkout)")
     n.add_argument("--only", nargs="+", metavar="NAME", help="run only the notebooks whose file name contains NAME")
-    n.add_argument("--timeout", type=int, default=7200, help="seconds one cell may run")
+    n.add_argument("--timeout", type=positive_int, default=7200, help="seconds one cell may run")
     n.add_argument("--quiet", action="store_true", help="no progress bar")
     n.set_defaults(func=run_notebooks)
 
     t = sub.add_parser("tensorboard", formatter_class=Formatter, help="start TensorBoard on the runs' tb/ folders")
     t.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (each with a tb/ folder)")
     t.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
-    t.add_argument("--port", type=int, default=6006, help="port (0 = any free port)")
+    t.add_argument("--port", type=port, default=6006, help="port (0 = any free port)")
     t.set_defaults(func=run_tensorboard)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cnnlab.engine.checkpoint import atomic_write_text
 from cnnlab.report import markdown, runs as runs_mod
+from cnnlab.report.numbers import float_format
 from cnnlab.report.runs import Run
 
 CSS = """
@@ -76,17 +77,13 @@ def esc(v) -> str:
     return html.escape(str(v))
 
 
-def fmt(v) -> str:
+def fmt(v, spec: str | None = None) -> str:
     if v is None:
         return "-"
     if isinstance(v, bool):
         return str(v).lower()
     if isinstance(v, float):
-        if abs(v) >= 100:
-            return f"{v:,.1f}"
-        if abs(v) >= 10:
-            return f"{v:.2f}"
-        return f"{v:.4f}" if v == 0 or abs(v) >= 1e-3 else f"{v:.3g}"
+        return format(v, spec or float_format([v]))
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, (dict, list)):
@@ -94,12 +91,22 @@ def fmt(v) -> str:
     return str(v)
 
 
-def table(head: list[str], rows: list[list], row_class: list[str] | None = None, cls: str = "") -> str:
-    def cell(v, i: int) -> str:
+def table(head: list[str], rows: list[list], row_class: list[str] | None = None, cls: str = "",
+          uniform: str = "columns") -> str:
+    """`uniform`: the numbers of each column ("columns"), or of each row ("rows": one quantity per row), share one
+    format; "none" formats each number alone (a settings table)."""
+    if uniform == "columns":
+        specs = [[float_format([r[i] for r in rows if i < len(r)]) for i in range(len(r))] for r in rows]
+    elif uniform == "rows":
+        specs = [[float_format(r[1:])] * len(r) for r in rows]
+    else:
+        specs = [[None] * len(r) for r in rows]
+
+    def cell(v, i: int, spec) -> str:
         cls = ' class="text"' if i > 0 and isinstance(v, (str, dict, list)) and len(fmt(v)) > 24 else ""
-        return f"<td{cls}>{esc(fmt(v))}</td>"
+        return f"<td{cls}>{esc(fmt(v, spec))}</td>"
     body = "".join(f"<tr{f' class={chr(34)}{row_class[n]}{chr(34)}' if row_class and row_class[n] else ''}>"
-                   + "".join(cell(v, i) for i, v in enumerate(r)) + "</tr>" for n, r in enumerate(rows))
+                   + "".join(cell(v, i, specs[n][i]) for i, v in enumerate(r)) + "</tr>" for n, r in enumerate(rows))
     return (f'<div class="scroll"><table{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}><thead><tr>'
             + "".join(f"<th>{esc(h)}</th>" for h in head)
             + f"</tr></thead><tbody>{body}</tbody></table></div>")
@@ -148,9 +155,9 @@ def config_section(run: Run, sid: str) -> str:
     rows.append(["classes", f"{len(classes)}: {' '.join(map(str, classes))}"])
     env = run.config.get("environment") or {}
     env_rows = [[k, setting(v)] for k, v in env.items()]
-    body = table(["setting", "value"], rows, cls="kv")
+    body = table(["setting", "value"], rows, cls="kv", uniform="none")
     if env_rows:
-        body += "<h4>Environment</h4>" + table(["package / machine", "value"], env_rows, cls="kv")
+        body += "<h4>Environment</h4>" + table(["package / machine", "value"], env_rows, cls="kv", uniform="none")
     return section(sid, "Configuration", body)
 
 
@@ -262,7 +269,7 @@ def comparison_section(runs: list[Run], tmp: Path) -> str:
         same = len({json.dumps(v, sort_keys=True) for v in vals}) == 1
         classes.append("" if same or where == "m" else "diff")
     body = ("<p>One column per run; settings that differ between runs are highlighted.</p>"
-            + table(["", *[r.name for r in runs]], rows, classes))
+            + table(["", *[r.name for r in runs]], rows, classes, uniform="rows"))
     histories = {r.name: r.history for r in runs if r.history}
     if histories:
         path = plots.overlay_curves(histories, tmp / "overlay.png", title="all runs")

@@ -32,27 +32,38 @@ def curves(history: list[dict], path: Path, title: str = "") -> Path:
         for split, style in (("train", "-o"), ("val", "--s"), ("test", "-^")):
             ys = [h.get(f"{split}_{metric}") for h in history]
             if any(y is not None for y in ys):
-                ax.plot(epochs, [np.nan if y is None else y for y in ys], style, ms=3, label=split)
+                ax.plot(epochs, [np.nan if y is None else y for y in ys], style, ms=3 if len(epochs) > 3 else 6,
+                        label=split)
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy" if metric == "acc" else "loss")
+        epoch_axis(ax, epochs)
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
     return save(fig, path)
 
 
+def epoch_axis(ax, epochs: list[int]) -> None:
+    """Whole epochs on the x axis, and room around a single one (not an axis from 0.96 to 1.04)."""
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if epochs and min(epochs) == max(epochs):
+        ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
+
+
 def confusion(matrix, classes: list[str], path: Path, normalize: bool = True) -> Path:
     """Counts (left) and row-normalised recall per true class (right); rows true, columns predicted."""
     cm = np.asarray(matrix, dtype=float)
     k = len(classes)
-    size = max(5.0, min(22.0, 0.32 * k + 3))
+    size = max(6.0, min(14.0, 0.17 * k + 3.5))  # inches per panel: 7 classes 6, 62 classes 14 (labels still apart)
     panels = [("counts", cm)]
     if normalize:
         panels.append(("row-normalised", cm / np.maximum(cm.sum(1, keepdims=True), 1)))
-    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size))
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size), layout="constrained")
     axes = np.atleast_1d(axes)
     for ax, (name, m) in zip(axes, panels):
-        draw_confusion(fig, ax, m, classes, normalized=name != "counts", title=name)
+        draw_confusion(fig, ax, m, classes, normalized=name != "counts",
+                       title="row-normalised (diagonal = recall)" if name != "counts" else name)
     return save(fig, path)
 
 
@@ -62,9 +73,10 @@ def draw_confusion(fig, ax, cm: np.ndarray, classes: list[str], normalized: bool
     im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1 if normalized else None)
     ax.set_title(title)
     fs = 7 if k > 30 else 9
-    slant = k <= 12 and k * max(len(str(c)) for c in classes) > 60  # long names side by side (CIFAR-10)
-    ax.set_xticks(range(k), classes, rotation=90 if k > 12 else 45 if slant else 0, fontsize=fs,
-                  ha="right" if slant else "center", rotation_mode="anchor" if slant else None)
+    longest = max((len(str(c)) for c in classes), default=0)
+    rotation = 90 if k > 12 else 40 if longest > 4 else 0  # words under narrow columns would run together
+    ax.set_xticks(range(k), classes, rotation=rotation, ha="right" if rotation == 40 else "center",
+                  rotation_mode="anchor" if rotation == 40 else "default", fontsize=fs)
     ax.set_yticks(range(k), classes, fontsize=fs)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -83,7 +95,10 @@ def image_grid(images, titles: list[str], path: Path, cols: int = 16, cmap: str 
     n = len(images)
     cols = min(cols, n)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.05))
+    cell = 0.9 if cols >= 12 else 1.3  # inches per image: a short row gets room for its labels
+    # constrained layout keeps the title above the labels of the first row (bbox "tight" then trims the margins)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(cols * cell, 4.0), rows * (cell + 0.25) + (0.4 if suptitle else 0)),
+                             layout="constrained")
     axes = np.atleast_1d(axes).ravel()
     for ax in axes:
         ax.axis("off")
@@ -109,7 +124,9 @@ def overlay_curves(histories: dict[str, list[dict]], path: Path, title: str = ""
                 if any(y is not None for y in ys):
                     ax.plot(epochs, [np.nan if y is None else y for y in ys], style, marker="o", ms=3, color=color,
                             label=f"{name} {split}")
+    every_epoch = sorted({int(h["epoch"]) for history in histories.values() for h in history})
     for ax, metric in zip(axes, ("loss", "accuracy")):
+        epoch_axis(ax, every_epoch)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)

@@ -72,7 +72,7 @@ def load(path: Path, name: str | None = None) -> Run:
     metrics = _json(path / "metrics.json")
     for key in ("accuracy", "classes", "confusion_matrix", "per_class"):
         if key not in metrics:
-            raise DataError(f"{path / 'metrics.json'}: no {key!r}; it was not written by cnnlab (see DESIGN.md)")
+            raise DataError(f"{path / 'metrics.json'}: no {key!r}; it was not written by cnnlab (docs/run-folder.md shows the schema)")
     history = []
     if (path / "history.csv").exists():
         try:

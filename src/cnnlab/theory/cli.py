@@ -5,12 +5,11 @@ Every handler imports what it needs (torch, matplotlib) inside itself, so `cnnla
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 
+from cnnlab.clikit import Formatter, nonneg_float, positive_int
 from cnnlab.errors import UsageError
-
-Formatter = argparse.ArgumentDefaultsHelpFormatter
 
 
 def _print_json(obj) -> None:
@@ -93,14 +92,24 @@ def run_losses(args) -> int:
         _print_json(result)
     else:
         print(losses.format_result(result))
+        if result["nrmse_mean"] is not None:
+            print("note: nrmse_mean and rrmse are the same formula, rmse / mean(y_true), under the two names the "
+                  "literature uses; nrmse_range, nrmse_std and nrmse_iqr divide by other scales")
     return 0
 
 
 def run_activations(args) -> int:
     from cnnlab.theory import activations
 
-    activations.write(args.out, seed=args.seed, time_it=not args.no_timing)
-    print(f"wrote {args.out}/activations.png, activations.md, activations.json")
+    props = activations.write(args.out, seed=args.seed, time_it=not args.no_timing)
+    if args.json:
+        _print_json(props)
+    else:
+        relative = {name: row["relative_time"] for name, row in props.items() if "relative_time" in row}
+        deep = f"deep_std_after_{activations.DEPTH}"  # the column says how its stack was initialised
+        print(activations.markdown_table(props, relative or None,
+                                         {deep: f"std after {activations.DEPTH} layers (LeCun-normal weights)"}))
+    print(f"wrote {args.out}/activations.png, activations.md, activations.json", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -120,15 +129,17 @@ def run_demos(args) -> int:
 def run_autoencoder(args) -> int:
     from cnnlab.theory import autoencoder as ae
 
-    if args.epochs < 1 or args.limit_train < 1 or args.limit_test < 1:
-        raise UsageError("--epochs, --limit-train and --limit-test must be >= 1")
     train = ae.load_images(args.data, "train", args.limit_train)
     test = ae.load_images(args.data, "test", args.limit_test)
     source = f"EMNIST from {args.data}" if args.data else "EMNIST sample shipped with cnnlab"
     result = ae.run(args.out, train, test, epochs=args.epochs, batch_size=args.batch_size, noise=args.noise,
                     seed=args.seed, source=source)
-    print(ae.format_result(result))
-    print(f"wrote {args.out}/reconstructions.png, denoising.png, autoencoder.json, autoencoder.pt")
+    if args.json:
+        _print_json(result)
+    else:
+        print(ae.format_result(result))
+    print(f"wrote {args.out}/reconstructions.png, denoising.png, autoencoder.json, autoencoder.pt",
+          file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -186,7 +197,7 @@ def register(subparsers) -> None:
 
     p = add("conv1d-backprop", run_conv1d_backprop, "closed-form gradients of the 1D-conv network",
             "z = conv1d(x, k) + b (valid cross-correlation); v_j = max(z_j, z_{j+1}, 0); y_hat = w·v + a; "
-            "L = (y - y_hat)^2 / 2. Write --x=-1,2,... (with '=') when a list starts with a minus sign. Prints y_hat, L and every gradient from the hand-derived formulas and checks "
+            "L = (y - y_hat)^2 / 2. Prints y_hat, L and every gradient from the hand-derived formulas and checks "
             "them against torch autograd (exit 1 on disagreement). Ties: z_j = z_{j+1} sends the gradient to "
             "z_j; a pool whose max is <= 0 passes none (torch's max_pool1d and relu conventions).")
     ex = conv1d_example()
@@ -202,8 +213,8 @@ def register(subparsers) -> None:
     p = add("losses", run_losses, "MSE, RMSE, normalized RMSEs, RRMSE and RMSRE",
             "mse, rmse, nrmse_range (rmse/(max-min)), nrmse_mean (rmse/mean), nrmse_std (rmse/population std), "
             "nrmse_iqr (rmse/IQR), rrmse (rmse/mean(y_true)), rmsre (sqrt mean ((y-y_hat)/y)^2). A metric with a "
-            "zero denominator is reported as undefined (null in JSON). Write --y-true=-1,2,3 (with '=') when the "
-            "list starts with a minus sign.")
+            "zero denominator is reported as undefined (null in JSON). nrmse_mean and rrmse are one formula under "
+            "two names.")
     p.add_argument("--y-true", required=True, help="true values, comma-separated")
     p.add_argument("--y-pred", required=True, help="predictions, comma-separated, as many as --y-true")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -214,6 +225,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="folder to write")
     p.add_argument("--seed", type=int, default=0, help="random seed of the measurements")
     p.add_argument("--no-timing", action="store_true", help="skip the (machine-dependent) timing column")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the table")
 
     p = add("demos", run_demos, "dropout vs dropout2d/3d, batch norm statistics, gridding of dilated convs")
     p.add_argument("--out", help="folder for demos.json and the figures (none: print only)")
@@ -224,10 +236,11 @@ def register(subparsers) -> None:
             "Trains the autoencoder of cnnlab.theory.autoencoder (noisy input -> clean target) and writes "
             "reconstructions.png, denoising.png, autoencoder.json (test MSEs) and autoencoder.pt.")
     p.add_argument("--out", required=True, help="folder to write")
-    p.add_argument("--data", help="EMNIST folder (see DESIGN.md); default: the sample shipped with cnnlab")
-    p.add_argument("--epochs", type=int, default=3, help="passes over the training images")
-    p.add_argument("--batch-size", type=int, default=64, help="mini-batch size")
-    p.add_argument("--noise", type=float, default=0.3, help="std of the Gaussian noise added to the inputs")
-    p.add_argument("--limit-train", type=int, default=8000, help="use at most this many training images")
-    p.add_argument("--limit-test", type=int, default=1000, help="use at most this many test images")
+    p.add_argument("--data", help="EMNIST folder (docs/datasets.md shows its layout); default: the sample shipped with cnnlab")
+    p.add_argument("--epochs", type=positive_int, default=3, help="passes over the training images")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="mini-batch size")
+    p.add_argument("--noise", type=nonneg_float, default=0.3, help="std of the Gaussian noise added to the inputs")
+    p.add_argument("--limit-train", type=positive_int, default=8000, help="use at most this many training images")
+    p.add_argument("--limit-test", type=positive_int, default=1000, help="use at most this many test images")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the summary")
