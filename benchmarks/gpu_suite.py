@@ -100,6 +100,7 @@ class Suite:
     copy_to: Path | None
     start: float = field(default_factory=time.perf_counter)
     steps: list = field(default_factory=list)  # one row per step: name, status, seconds, detail
+    options: str = ""  # `cnnlab train fer2013 --help`: which options this checkout's training commands have
     lines: list = field(default_factory=list)  # the progress lines, for gpu_suite.log
 
     # -- progress, time, records -----------------------------------------------------------------------------------
@@ -166,6 +167,12 @@ class Suite:
     def timeout(self) -> float:
         return min(self.sizes.step_timeout, self.remaining())
 
+    def has(self, option: str) -> bool:
+        """Whether the training commands take `option` (--recipe and --ema came later than this suite)."""
+        if not self.options:
+            self.options = self.cnnlab("train-help", ["train", "fer2013", "--help"], 60)[1]
+        return option in self.options
+
     def out_of_time(self, name: str) -> bool:
         """True (and the step recorded as skipped) when the budget is spent."""
         if self.remaining() > 0:
@@ -231,7 +238,8 @@ def training_paths(suite: Suite) -> None:
     dev = ["--device", s.device]
     paths = [(f"train emnist {m}", f"emnist-{m}", ["train", "emnist", "--data", d["emnist"], "--model", m, *s.emnist])
              for m in ("mlp", "cnn", "cnn-factorized")]
-    paths += [("train fer2013", "fer2013", ["train", "fer2013", "--data", d["fer2013"], *s.fer]),
+    recipe = ["--recipe", "gpu"] if suite.has("--recipe") else []  # the GPU recipe on the CPU too (--smoke)
+    paths += [("train fer2013", "fer2013", ["train", "fer2013", "--data", d["fer2013"], *recipe, *s.fer]),
               ("train cifar10 mobilenetv2-cifar", "cifar10-mobilenetv2",
                ["train", "cifar10", "--data", d["cifar10"], "--model", "mobilenetv2-cifar", *s.cifar]),
               ("distill teacher --mode linear-probe", "teacher-probe",
@@ -272,14 +280,17 @@ def path_row(suite: Suite, name: str, command: str, run: Path, rc: int, out: str
 
 
 def resume_path(suite: Suite, emnist: Path, run: Path, dev: list) -> dict:
-    """A run stopped by --max-steps (last.pt, no metrics.json yet), then the same command with --resume."""
+    """A run stopped by --max-steps (last.pt, no metrics.json yet), then the same command with --resume; with a
+    moving average of the weights (--ema), whose state last.pt must carry too."""
     name = "--resume after a stop"
-    args = ["train", "emnist", "--data", emnist, "--model", "cnn", *suite.sizes.emnist, "--out", run, *dev]
+    ema = ["--ema", "0.99"] if suite.has("--ema") else []
+    args = ["train", "emnist", "--data", emnist, "--model", "cnn", *suite.sizes.emnist, *ema, "--out", run, *dev]
     rc1, out1, t1 = suite.cnnlab("resume-1-stop", [*args, "--max-steps", suite.sizes.stop_at], suite.timeout())
     problems = []
     if rc1 != 0 or f"stopped after {suite.sizes.stop_at} steps" not in out1 or not (run / "last.pt").is_file() \
             or (run / "metrics.json").exists():
-        problems.append(f"the stop at --max-steps {suite.sizes.stop_at} did not leave last.pt alone (exit {rc1})")
+        problems.append(f"the run stopped by --max-steps {suite.sizes.stop_at} did not leave last.pt without metrics.json "
+                        f"(exit {rc1})")
     rc2, out2, t2 = suite.cnnlab("resume-2-continue", [*args, "--resume"], suite.timeout())
     if "resumed from" not in out2:
         problems.append("the second command did not resume from last.pt")
@@ -400,8 +411,7 @@ def recipe_figures(suite: Suite, run: Path, fer: Path, wall: float) -> dict:
 
 def fer_recipe(suite: Suite) -> None:
     name, run, fer = "FER-2013 recipe in full", suite.work / "runs" / "fer2013-recipe", data_dirs(suite.data)["fer2013"]
-    rc, out, _ = suite.cnnlab("fer2013-help", ["train", "fer2013", "--help"], 60)
-    recipe = ["--recipe", "gpu"] if "--recipe" in out else []  # `--recipe gpu` once main has it; the default before
+    recipe = ["--recipe", "gpu"] if suite.has("--recipe") else []  # before named recipes: the default recipe
     args = ["train", "fer2013", "--data", fer, *recipe, *suite.sizes.recipe, "--device", suite.sizes.device]
     # what is left of the budget; without one, the longest a command may take
     budget = suite.sizes.step_timeout if suite.sizes.budget is None else suite.remaining() - suite.sizes.reserve
