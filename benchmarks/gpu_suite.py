@@ -248,7 +248,6 @@ def training_paths(suite: Suite) -> None:
                ["distill", "teacher", "--mode", "finetune", "--data", d["cifar10"], *s.finetune]),
               ("distill student", "student",
                ["distill", "student", "--teacher", runs / "teacher-finetune", "--data", d["cifar10"], *s.student])]
-    rows = []
     steps = [(name, lambda slug=slug, args=args, name=name: plain_path(suite, name, slug, args, runs, dev))
              for name, slug, args in paths]
     steps += [("--resume after a stop", lambda: resume_path(suite, d["emnist"], runs / "resume", dev)),
@@ -398,14 +397,14 @@ def recipe_figures(suite: Suite, run: Path, fer: Path, wall: float) -> dict:
             res["projected_train_seconds"] = round(res["mean_epoch_seconds"] * res["epochs_planned"], 1)
     if finished:
         m = json.loads((run / "metrics.json").read_text())
-        res.update(accuracy=round(m["accuracy"], 4), best_epoch=m["best_epoch"], train_seconds=m["train_seconds"],
-                   bar_met=m["accuracy"] >= BAR["accuracy"] and wall < BAR["seconds"])
+        res.update(accuracy=round(m["accuracy"], 4), tta=m.get("tta", "none"), best_epoch=m["best_epoch"],
+                   train_seconds=m["train_seconds"], bar_met=m["accuracy"] >= BAR["accuracy"] and wall < BAR["seconds"])
     elif (run / "best.pt").exists():
         rc, _, _ = suite.cnnlab("fer2013-recipe-eval", ["eval", run, "--data", fer, "--split", "test", "--device",
                                                          suite.sizes.device, "--out", run / "eval_test.json"], 120)
         if rc == 0:
             m = json.loads((run / "eval_test.json").read_text())
-            res.update(accuracy=round(m["accuracy"], 4), best_epoch=m["best_epoch"], bar_met=None)
+            res.update(accuracy=round(m["accuracy"], 4), tta="none (cnnlab eval)", best_epoch=m["best_epoch"], bar_met=None)
     return res
 
 

@@ -97,7 +97,7 @@ def test_smoke_runs_every_step_on_the_cpu(packed, tmp_path):
     before = sorted((ROOT / "benchmarks" / "results").iterdir())
     r = subprocess.run([sys.executable, "benchmarks/gpu_suite.py", "--smoke", "--unpack", *sorted(out.glob("part*")),
                         "--data-root", tmp_path / "data", "--work", tmp_path / "work", "--copy-to", tmp_path / "out"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=1200,
+                       cwd=ROOT, capture_output=True, text=True, timeout=3600,  # a hang guard only
                        env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     got = {p.name for p in (tmp_path / "out").iterdir()}
