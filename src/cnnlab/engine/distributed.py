@@ -33,7 +33,8 @@ class Dist:
 def launched_by_torchrun() -> bool:
     """torchrun sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT for every process (env:// reads them); a
     WORLD_SIZE above 1 without the others is an error that `init_process_group` names."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1 or all(k in os.environ for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"))
+    env = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 or all(k in os.environ for k in env)
 
 
 def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
