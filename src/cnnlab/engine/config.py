@@ -277,6 +277,7 @@ def check_resumable(out, resume: bool) -> None:
 
 def environment() -> dict:
     import torch
+    import torch.distributed as dist
     import torchvision
 
     import cnnlab
@@ -287,7 +288,8 @@ def environment() -> dict:
         commit = None
     return {"cnnlab": cnnlab.__version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
             "python": platform.python_version(), "platform": platform.platform(), "git_commit": commit,
-            "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+            "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "distributed_backend": dist.get_backend() if dist.is_available() and dist.is_initialized() else None}
 
 
 def save_config(cfg: TrainConfig, path: Path, extra: dict | None = None) -> None:

@@ -1,4 +1,7 @@
-"""torchrun / DDP setup: one process per device, gloo on CPU, nccl on GPU. A plain `cnnlab train` is world 1."""
+"""torchrun / DDP setup: one process per device, gloo on CPU, nccl on GPU. A plain `cnnlab train` is world 1.
+
+Under torchrun the process group is made even with one process (`--nproc_per_node=1`), so that the collectives
+take the same backend as on many devices: on a one-GPU machine that is the only way to exercise NCCL."""
 
 from __future__ import annotations
 
@@ -21,6 +24,18 @@ class Dist:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    @property
+    def ddp(self) -> bool:
+        """Launched by torchrun: a process group exists (also with one process)."""
+        return dist.is_available() and dist.is_initialized()
+
+
+def launched_by_torchrun() -> bool:
+    """torchrun sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT for every process (env:// reads them); a
+    WORLD_SIZE above 1 without the others is an error that `init_process_group` names."""
+    env = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 or all(k in os.environ for k in env)
+
 
 def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
     if name == "auto":
@@ -35,8 +50,7 @@ def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
 
 
 def setup(device: str = "auto") -> Dist:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    if not launched_by_torchrun():
         return Dist(0, 1, pick_device(device))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     dev = pick_device(device, local_rank)
@@ -48,16 +62,16 @@ def setup(device: str = "auto") -> Dist:
 
 
 def all_reduce_sum(t: torch.Tensor, d: Dist) -> torch.Tensor:
-    if d.world > 1:
+    if d.ddp:
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t
 
 
 def barrier(d: Dist) -> None:
-    if d.world > 1:
+    if d.ddp:
         dist.barrier()
 
 
 def cleanup(d: Dist) -> None:
-    if d.world > 1 and dist.is_initialized():
+    if d.ddp:
         dist.destroy_process_group()
