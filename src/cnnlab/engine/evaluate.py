@@ -8,10 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.data.tensors import TensorData, to_float
+from cnnlab.engine.config import PRECISIONS, TTAS
 
 
-PRECISIONS = ("auto", "bf16", "fp32")
-TTAS = ("none", "flip")
 CPU_BATCH = 128
 
 

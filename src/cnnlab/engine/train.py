@@ -5,7 +5,7 @@
     weights (--ema) -> validation picks best.pt -> test metrics of best.pt (with --tta flip: image and mirror).
 
 The loop knows nothing about which dataset it trains on: `cnnlab.data` hands it tensors and class names.
-A run folder holds everything (see DESIGN.md); `last.pt` is written at the end of every epoch and every
+A run folder holds everything (see docs/run-folder.md); `last.pt` is written at the end of every epoch and every
 `checkpoint_steps` steps inside one, so a killed run continues with `--resume` where it stopped.
 """
 
@@ -138,6 +138,8 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     state = prepare_run_folder(cfg, out)
     quiet = cfg.quiet or not d.is_main
     dev, cuda = d.device, d.device.type == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels once
 
     # Data: decoded once (cached on disk), then kept whole on the training device.
     train_set, val_set, test_set = load_splits(cfg)
@@ -155,7 +157,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on GPU and (oneDNN) CPU alike
     if init_model is not None and state is None:
         init_model(model)
-    net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
+    net = torch.nn.parallel.DistributedDataParallel(model) if d.ddp else model
     opt = make_optimizer(cfg, model)
     steps_per_epoch = len(batch_indices(len(train_set), cfg.batch_size, True, cfg.seed, 0, d.rank, d.world))
     sched = make_schedule(cfg, opt, steps_per_epoch)
@@ -236,7 +238,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             global_step += 1
             stats += torch.stack([loss.detach().double() * len(y), (logits.argmax(1) == y).sum().double(),
                                   torch.tensor(float(len(y)), dtype=torch.float64, device=dev)])
-            if step % 20 == 0 or step == len(batches) - 1:
+            if step - step0 < 20 or step % 20 == 0 or step == len(batches) - 1:  # fresh from the first steps
                 seen = float(stats[2]) - seen0
                 bar.set_postfix(loss=f"{float(stats[0] / stats[2]):.3f}", acc=f"{float(stats[1] / stats[2]):.3f}",
                                 img_s=f"{seen * d.world / max(1e-9, time.perf_counter() - t0):.0f}", refresh=False)

@@ -11,7 +11,8 @@ Formatter = argparse.ArgumentDefaultsHelpFormatter
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", nargs="?", default=DEFAULT_MODEL, metavar="MODEL",
-                   help="a shipped model's name or a run folder / checkpoint of 'cnnlab train fer2013'")
+                   help="a shipped model's name, a run folder of 'cnnlab train fer2013', or a .pt, .h5 or .onnx "
+                        "file that cnnlab wrote")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto = cuda when available")
     p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"],
                    help="run the model in ONNX Runtime (faster on a CPU) or PyTorch; auto = onnx on the CPU")
