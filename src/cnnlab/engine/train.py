@@ -172,7 +172,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     stats = torch.zeros(3, dtype=torch.float64, device=dev)  # loss sum, correct, seen (this epoch, this rank)
     if state is not None:
         model.load_state_dict(state["model"])
-        if ema is not None:
+        if ema is not None and state.get("ema") is not None:  # else (--ema added on resume) it starts from here
             ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
