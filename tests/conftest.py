@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,16 @@ def emnist_sample(tmp_path_factory) -> Path:
     """The real EMNIST sample shipped in the package, written out as official idx files."""
     from cnnlab.experiments.demo import write_sample
     return write_sample(tmp_path_factory.mktemp("emnist-sample"))
+
+
+def wait_until(condition, what: str, alive: subprocess.Popen | None = None, interval: float = 0.5):
+    """Poll `condition()` until it returns something truthy, and return that; fail at once if the process `alive`
+    exits first. No deadline of its own: pytest-timeout bounds every test, so a loaded machine makes a test slow,
+    not wrong, and a hang still fails with a traceback that points here."""
+    while True:
+        value = condition()
+        if value:
+            return value
+        if alive is not None and alive.poll() is not None:
+            raise AssertionError(f"{what}: the process exited (code {alive.returncode}) before it happened")
+        time.sleep(interval)

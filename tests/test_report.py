@@ -1,18 +1,21 @@
 """`cnnlab report` on real short EMNIST runs, and `cnnlab tensorboard` on loopback."""
 
+import csv
 import json
 import os
 import re
 import shutil
-import socket
+import signal
 import subprocess
 import sys
-import time
+import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
+from conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 EMNIST = ROOT.parent / "shared" / "data" / "emnist-byclass-reduced"
@@ -60,17 +63,13 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Two real short runs, trained side by side: a CNN (the brief's command) and an MLP on fewer images."""
+    """Two real short runs, one after the other (two trainings at once only fight over a small machine's cores):
+    a CNN (the brief's command) and an MLP on fewer images."""
     root = tmp_path_factory.mktemp("runs")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MPLBACKEND": "Agg"}
-    commands = [["--limit-train", 2000, "--limit-test", 500, "--out", root / "cnn"],
-                ["--model", "mlp", "--limit-train", 1000, "--limit-test", 300, "--out", root / "mlp"]]
-    procs = [subprocess.Popen([sys.executable, "-m", "cnnlab", "train", "emnist", "--data", str(EMNIST), "--epochs", "1",
-                               "--quiet", *map(str, c)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env=env) for c in commands]
-    for p in procs:
-        out, _ = p.communicate(timeout=600)
-        assert p.returncode == 0, out
+    cnnlab("train", "emnist", "--data", EMNIST, "--epochs", 1, "--quiet", "--limit-train", 2000, "--limit-test", 500,
+           "--out", root / "cnn")
+    cnnlab("train", "emnist", "--data", EMNIST, "--epochs", 1, "--quiet", "--model", "mlp", "--limit-train", 1000,
+           "--limit-test", 300, "--out", root / "mlp")
     return root / "cnn", root / "mlp"
 
 
@@ -167,28 +166,42 @@ def test_bad_input_is_one_line(tmp_path, runs, capsys):
     assert "no tb/ folder" in capsys.readouterr().err
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_tensorboard_starts_and_stops(runs):
-    port = free_port()
+def test_tensorboard_serves_the_runs_and_stops_on_ctrl_c(runs):
+    """`cnnlab tensorboard RUN... --port 0`: the address it prints serves each run's scalars (the values of its
+    history.csv); Ctrl-C stops it cleanly and frees the port."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    p = subprocess.Popen([sys.executable, "-m", "cnnlab", "tensorboard", *map(str, runs), "--port", str(port)],
+    p = subprocess.Popen([sys.executable, "-m", "cnnlab", "tensorboard", *map(str, runs), "--port", "0"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        line = p.stdout.readline()
-        assert line.startswith("TensorBoard at http://127.0.0.1:") and f":{port}/" in line, line + p.stderr.read()
+        line = p.stdout.readline()  # waits for the line (or for the end of the output if it dies)
+        assert line.startswith("TensorBoard at http://127.0.0.1:"), line + (p.stderr.read() if p.poll() is not None else "")
         url = line.split()[2]
-        deadline, names = time.time() + 60, []
-        while time.time() < deadline and len(names) < 2:
-            with urllib.request.urlopen(url + "data/runs", timeout=10) as resp:  # loopback only
-                names = json.loads(resp.read())  # e.g. ["cnn/.", "mlp/."]: one run per --logdir_spec entry
-            time.sleep(0.5)
+
+        def get(path: str, at_least: int = 1):
+            """The JSON answer to GET url/path once it lists at least `at_least` items, else None."""
+            with urllib.request.urlopen(url + path, timeout=60) as resp:  # loopback only
+                value = json.loads(resp.read())
+            return value if len(value) >= at_least else None
+
+        # e.g. ["cnn/.", "mlp/."]: one run per --logdir_spec entry; TensorBoard finds them in the background
+        names = wait_until(lambda: get("data/runs", 2), "TensorBoard listing both runs", p)
         assert sorted(n.split("/")[0] for n in names) == ["cnn", "mlp"]
+        for run in runs:
+            name = next(n for n in names if n.split("/")[0] == run.name)
+            rows = list(csv.DictReader((run / "history.csv").open()))
+            query = urllib.parse.urlencode({"run": name, "tag": "loss/train"})
+            points = wait_until(lambda: get(f"data/plugin/scalars/scalars?{query}", len(rows)),
+                                f"the loss/train scalars of {name}", p)
+            assert [int(step) for _, step, _ in points] == [int(r["epoch"]) for r in rows]
+            assert [value for _, _, value in points] == pytest.approx([float(r["train_loss"]) for r in rows], rel=1e-5)
     finally:
-        p.terminate()
-        p.wait(timeout=30)
-    assert p.returncode is not None
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)  # Ctrl-C
+        try:
+            _, err = p.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise
+    assert p.returncode == 0 and "stopped" in err, err
+    with pytest.raises(OSError):  # nothing listens there any more
+        urllib.request.urlopen(url, timeout=10)
