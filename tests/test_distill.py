@@ -289,17 +289,13 @@ def test_bad_teacher_and_options_are_refused(pipeline, tmp_path, capsys):
 
 def test_distilled_student_under_torchrun(pipeline, tmp_path):
     import os
-    import socket
     import subprocess
     import sys
 
     from conftest import ROOT
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     run_dir = tmp_path / "ddp"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **ONE_THREAD}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port", str(port),
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                         "-m", "cnnlab", "distill", "student", "--teacher", str(pipeline[0] / "teacher-finetune"),
                         "--alpha", "0.5", "--tau", "2", "--device", "cpu", "--out", str(run_dir),
                         *map(str, STUDENT), *map(str, SLICE)], capture_output=True, text=True, env=env, timeout=600)

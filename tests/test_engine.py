@@ -3,7 +3,6 @@
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -143,18 +142,13 @@ def test_eval_rejects_wrong_class_folder_and_other_models_checkpoint(cnn_run, tm
     assert r.returncode == 2 and "do not fit model 'cnn-factorized'" in r.stderr
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_ddp_two_cpu_processes(emnist_sample, tmp_path):
     run = tmp_path / "ddp"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port",
-                        str(free_port()), "-m", "cnnlab", "train", "emnist", "--data", str(emnist_sample), "--out",
-                        str(run), "--model", "mlp", "--epochs", "2", "--device", "cpu", *SMALL],
+    # --standalone: torchrun's own rendezvous store on a port the OS picks and keeps (no port found and let go)
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m",
+                        "cnnlab", "train", "emnist", "--data", str(emnist_sample), "--out", str(run), "--model", "mlp",
+                        "--epochs", "2", "--device", "cpu", *SMALL],
                        capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     cfg = json.loads((run / "config.json").read_text())
