@@ -2,16 +2,20 @@
 
 import csv
 import json
+import math
 import os
+import shutil
+import signal
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
-from conftest import ROOT, cnnlab
+from conftest import ROOT, cnnlab, wait_until
 
 SMALL = ["--limit-train", "1500", "--limit-test", "400", "--batch-size", "128", "--quiet"]
 
@@ -67,22 +71,66 @@ def test_refuses_to_overwrite_a_run(cnn_run, emnist_sample):
     assert (cnn_run / "best.pt").read_bytes() == before
 
 
-def test_resume_after_interruption_matches_uninterrupted_run(emnist_sample, tmp_path):
-    common = ["train", "emnist", "--data", emnist_sample, "--model", "cnn", "--epochs", "2", "--checkpoint-steps", "3",
-              *SMALL]
-    cnnlab(*common, "--out", tmp_path / "full")
-    cnnlab(*common, "--out", tmp_path / "cut", "--max-steps", "5")  # stops mid-epoch 1 (11 steps an epoch)
+RESUMABLE = ["train", "emnist", "--model", "cnn", "--epochs", "2", *SMALL]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(emnist_sample, tmp_path_factory):
+    run = tmp_path_factory.mktemp("full") / "run"
+    cnnlab(*RESUMABLE, "--data", emnist_sample, "--out", run)
+    return run
+
+
+def assert_same_run(a, b):
+    for x, y in zip(history(a), history(b), strict=True):
+        for k in ("train_loss", "train_acc", "val_acc", "test_acc"):
+            assert abs(float(x[k]) - float(y[k])) < 1e-4, (k, x[k], y[k])
+    wa = torch.load(a / "last.pt", weights_only=False)["model"]
+    wb = torch.load(b / "last.pt", weights_only=False)["model"]
+    assert all(torch.allclose(wa[k].float(), wb[k].float(), atol=1e-5) for k in wa)
+    assert json.loads((a / "metrics.json").read_text())["accuracy"] == pytest.approx(
+        json.loads((b / "metrics.json").read_text())["accuracy"], abs=1e-9)
+
+
+def test_resume_after_max_steps_matches_uninterrupted_run(uninterrupted, emnist_sample, tmp_path):
+    common = [*RESUMABLE, "--data", emnist_sample, "--out", tmp_path / "cut", "--checkpoint-steps", "3"]
+    cnnlab(*common, "--max-steps", "5")  # stops mid-epoch 1 (11 steps an epoch)
     state = torch.load(tmp_path / "cut" / "last.pt", weights_only=False)
     assert (state["epoch"], state["step"], state["global_step"]) == (0, 5, 5)
     assert not (tmp_path / "cut" / "metrics.json").exists()
-    cnnlab(*common, "--out", tmp_path / "cut", "--resume")
-    full, cut = history(tmp_path / "full"), history(tmp_path / "cut")
-    for a, b in zip(full, cut):
-        for k in ("train_loss", "train_acc", "val_acc", "test_acc"):
-            assert abs(float(a[k]) - float(b[k])) < 1e-4, (k, a[k], b[k])
-    wa = torch.load(tmp_path / "full" / "last.pt", weights_only=False)["model"]
-    wb = torch.load(tmp_path / "cut" / "last.pt", weights_only=False)["model"]
-    assert all(torch.allclose(wa[k].float(), wb[k].float(), atol=1e-5) for k in wa)
+    cnnlab(*common, "--resume")
+    assert_same_run(uninterrupted, tmp_path / "cut")
+
+
+def interrupt(args, run, sig, after_mtime=None):
+    """Start `cnnlab ARGS`, send `sig` as soon as it has written a new run/last.pt (so the signal lands inside the
+    training loop), and return its exit code and stderr."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    p = subprocess.Popen([sys.executable, "-m", "cnnlab", *map(str, args)], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    last = run / "last.pt"
+    wait_until(lambda: last.exists() and last.stat().st_mtime_ns != after_mtime, f"a new {last}", p, interval=0.01)
+    p.send_signal(sig)
+    _, err = p.communicate()
+    return p.returncode, err
+
+
+def test_interrupted_by_signals_then_resumed_matches_uninterrupted_run(uninterrupted, emnist_sample, tmp_path):
+    """SIGTERM, then Ctrl-C in the resumed run: each stop saves last.pt at the next batch and exits 1 saying how to
+    continue; --resume then finishes the same run as one never interrupted."""
+    run = tmp_path / "run"
+    args = [*RESUMABLE, "--data", emnist_sample, "--out", run, "--checkpoint-steps", "1"]
+    mtime = None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        code, err = interrupt([*args, "--resume"] if mtime else args, run, sig, mtime)
+        assert code == 1, err[-2000:]
+        state = torch.load(run / "last.pt", weights_only=False)
+        at = f"interrupted at epoch {state['epoch'] + 1}, step {state['step']}"
+        assert f"error: {at}; {run / 'last.pt'} is saved: continue with the same command and --resume" in err, err
+        assert not (run / "metrics.json").exists()
+        mtime = (run / "last.pt").stat().st_mtime_ns
+    cnnlab(*args, "--resume")
+    assert_same_run(uninterrupted, run)
 
 
 def test_resume_with_other_settings_is_refused(emnist_sample, tmp_path):
@@ -113,6 +161,123 @@ def test_nan_loss_stops_with_exit_1_and_keeps_last_good_state(emnist_sample, tmp
     assert f"{run / 'last.pt'} holds the last good state" in error
     assert (run / "last.pt").read_bytes() == good  # not overwritten by the run that went NaN
     assert not (run / "metrics.json").exists() and not (run / "best.pt").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training options, each checked in what the run folder records (tiny runs, in this process)
+
+def train_here(*argv) -> None:
+    """`cnnlab train ...` in this process (no interpreter start); gives back the Ctrl-C handlers training installs."""
+    from cnnlab.cli import main
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert main(["train", *map(str, argv)]) == 0
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+
+
+def lrs(run) -> list[float]:
+    return [float(r["lr"]) for r in history(run)]
+
+
+def test_balanced_class_weights_weight_the_loss_and_no_validation_split(emnist_sample, tmp_path):
+    """--class-weights balanced: the training loss is the cross-entropy weighted by inverse class frequency,
+    N / (K n_c). A run trained without weights (full-batch steps, no dropout or augmentation, --val-fraction 0 so
+    every training image is in the batch) is resumed for one more epoch with balanced weights: that epoch's
+    recorded loss is the weighted loss of the model the resume started from."""
+    from cnnlab.data.emnist import load_sample
+    from cnnlab.runs import load_model
+    run = tmp_path / "balanced"
+    args = ["emnist", "--data", emnist_sample, "--out", run, "--model", "mlp", "--dropout", "0", "--no-augment",
+            "--label-smoothing", "0", "--lr", "0.01", "--schedule", "none", "--val-fraction", "0",
+            "--batch-size", "8000", "--limit-test", "200", "--quiet"]
+    train_here(*args, "--epochs", "8")
+    shutil.copy(run / "last.pt", tmp_path / "start.pt")
+    train_here(*args, "--epochs", "9", "--resume", "--class-weights", "balanced")
+    train = load_sample("train")  # the shipped sample's 8,000 training images
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["samples"] == {"train": len(train), "val": 0, "test": 200}
+    rows = history(run)
+    assert [r["val_acc"] for r in rows] == [""] * 9  # no validation split: best.pt is the latest epoch
+    assert json.loads((run / "metrics.json").read_text())["best_epoch"] == 9
+    assert lrs(run) == [0.01] * 9  # --schedule none: the learning rate never changes
+    model, _ = load_model(str(tmp_path / "start.pt"))
+    with torch.no_grad():
+        logits = model(train.images.float() / 255).double()
+    counts = torch.bincount(train.labels, minlength=62).double()
+    balanced = float(F.cross_entropy(logits, train.labels, weight=counts.sum() / (62 * counts)))
+    plain = float(F.cross_entropy(logits, train.labels))
+    assert abs(plain - balanced) > 0.05 * balanced  # the weights matter here, so the check below can tell
+    assert float(rows[8]["train_loss"]) == pytest.approx(balanced, rel=1e-4)
+
+
+def test_plateau_schedule_halves_the_rate_after_four_flat_epochs(emnist_sample, tmp_path):
+    """--schedule plateau: the validation accuracy of a run at lr 1e-6 never improves after epoch 1, so the rate
+    is halved when four epochs in a row have not improved it (patience 3), then again four epochs later."""
+    run = tmp_path / "plateau"
+    train_here("emnist", "--data", emnist_sample, "--out", run, "--model", "mlp", "--optimizer", "sgd", "--lr", "1e-6",
+               "--schedule", "plateau", "--limit-train", "400", "--batch-size", "400", "--limit-test", "100",
+               "--epochs", "9", "--quiet")
+    assert len({r["val_acc"] for r in history(run)}) == 1
+    assert lrs(run) == pytest.approx([1e-6] * 4 + [5e-7] * 4 + [2.5e-7], rel=1e-6)
+
+
+def cosine_lr(base: float, step: int, warm: int, total: int) -> float:
+    """The rate after `step` optimizer steps: linear warm-up over `warm` steps (base (step+1)/warm), then a
+    cosine from base down to 0 at step `total`."""
+    if step < warm:
+        return base * (step + 1) / warm
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+
+
+def test_warmup_cosine_rate_weight_decay_groups_and_model_overrides(emnist_sample, tmp_path):
+    run = tmp_path / "cosine"
+    args = ["emnist", "--data", emnist_sample, "--out", run, "--model", "cnn", "--width", "8", "--dropout", "0.2",
+            "--weight-decay", "0.01", "--lr", "0.004", "--schedule", "cosine", "--limit-train", "600",
+            "--batch-size", "64", "--limit-test", "100", "--epochs", "3", "--quiet"]
+    train_here(*args, "--max-steps", "2")
+    cfg = json.loads((run / "config.json").read_text())
+    steps = math.ceil(cfg["samples"]["train"] / 64)  # batches of an epoch (the last one smaller)
+    warm, total = int(cfg["warmup_epochs"] * steps), 3 * steps
+    assert warm >= 3  # the step-2 check below is inside the warm-up
+    state = torch.load(run / "last.pt", weights_only=False)
+    assert [g["lr"] for g in state["optimizer"]["param_groups"]] == pytest.approx([cosine_lr(0.004, 2, warm, total)] * 2)
+    train_here(*args, "--resume")
+    assert lrs(run) == pytest.approx([cosine_lr(0.004, e * steps, warm, total) for e in (1, 2, 3)], rel=1e-5, abs=1e-12)
+    assert lrs(run)[-1] == pytest.approx(0, abs=1e-12)
+    # weight decay on weights (matrices, kernels) only, not on biases and batch-norm parameters
+    state = torch.load(run / "last.pt", weights_only=False)
+    opt = state["optimizer"]
+    shapes = {True: [], False: []}  # decayed?
+    for g in opt["param_groups"]:
+        assert g["weight_decay"] in (0.0, 0.01)
+        shapes[g["weight_decay"] > 0] += [tuple(opt["state"][i]["exp_avg"].shape) for i in g["params"]]
+    from cnnlab.runs import load_model
+    model, ckpt = load_model(str(run))
+    params = [tuple(p.shape) for p in model.parameters()]
+    assert sorted(shapes[True]) == sorted(s for s in params if len(s) >= 2)
+    assert sorted(shapes[False]) == sorted(s for s in params if len(s) < 2)
+    bn = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bn and len(shapes[False]) == sum(1 for m in model.modules() if getattr(m, "bias", None) is not None) + len(bn)
+    # --width and --dropout reach the model that was trained
+    assert ckpt["model_kwargs"]["width"] == 8 and state["model"]["features.0.0.weight"].shape[0] == 8
+    drops = [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    assert drops and set(drops) == {0.2}
+
+
+def test_same_seed_same_run_other_seed_other_run(emnist_sample, tmp_path):
+    """Initialisation, data split, shuffling, augmentation and dropout all follow --seed."""
+    args = ["emnist", "--data", emnist_sample, "--model", "cnn", "--width", "8", "--limit-train", "500",
+            "--batch-size", "64", "--limit-test", "100", "--epochs", "1", "--quiet"]
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        train_here(*args, "--seed", seed, "--out", tmp_path / name)
+    rows = {n: [{k: v for k, v in r.items() if k != "seconds"} for r in history(tmp_path / n)] for n in "abc"}
+    weights = {n: torch.load(tmp_path / n / "best.pt", weights_only=False)["model"] for n in "abc"}
+    assert rows["a"] == rows["b"]
+    assert all(torch.equal(weights["a"][k], weights["b"][k]) for k in weights["a"])
+    assert rows["a"] != rows["c"]
+    assert not all(torch.equal(weights["a"][k], weights["c"][k]) for k in weights["a"])
 
 
 def test_eval_data_and_images_and_predict(cnn_run, emnist_sample, tmp_path):

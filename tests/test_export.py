@@ -16,7 +16,10 @@ from cnnlab.models import registry
 
 CLASSES = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 MODELS = [("mlp", [1, 28, 28], {"hidden": 32}), ("cnn", [1, 28, 28], {"width": 4}),
-          ("cnn-factorized", [3, 32, 32], {"width": 4}), ("fer-vgg", [1, 48, 48], {"width": 4})]
+          ("cnn-factorized", [3, 32, 32], {"width": 4}), ("fer-vgg", [1, 48, 48], {"width": 4}),
+          # the torchvision-zoo models of the distillation: the MobileNetV2 student (CIFAR stem) at its real size,
+          # and the ResNet teacher, which resizes its input inside the model (to 224 in the recipe; 48 here)
+          ("mobilenetv2-cifar", [3, 32, 32], {}), ("resnet18", [3, 32, 32], {"image_size": 48})]
 
 
 def write_checkpoint(path, arch, shape, hparams, seed=0):
@@ -92,6 +95,26 @@ def test_h5_roundtrip(tmp_path, capsys, arch, shape, hparams):
     x = images(shape, 4)
     with torch.no_grad():
         assert torch.equal(loaded(x), model(x))
+
+
+def test_opset_and_tolerance_from_the_command_line(tmp_path, capsys):
+    model = write_checkpoint(tmp_path / "best.pt", "mobilenetv2-cifar", [3, 32, 32], {})
+    code, out, err = run_cli(["export", str(tmp_path), "--opset", "13", "--tolerance", "1e-3"], capsys)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["opset"] == 13 and report["tolerance"] == 1e-3 and 0 < report["max_abs_diff"] <= 1e-4
+    proto = onnx.load(str(tmp_path / "model.onnx"))
+    assert {o.domain or "ai.onnx": o.version for o in proto.opset_import}["ai.onnx"] == 13
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    x = images([3, 32, 32], 3)
+    with torch.no_grad():
+        assert np.allclose(session.run(None, {"images": x.numpy()})[0], model(x).numpy(), atol=1e-4)
+    # a tolerance below the difference just measured: refused, and the file is left as it was
+    before = (tmp_path / "model.onnx").read_bytes()
+    code, _, err = run_cli(["export", str(tmp_path), "--opset", "13", "--tolerance",
+                                 f"{report['max_abs_diff'] / 10:g}"], capsys)
+    assert code == 1 and "differ" in err and "model.onnx" in err
+    assert (tmp_path / "model.onnx").read_bytes() == before
 
 
 def test_default_out_names(tmp_path):

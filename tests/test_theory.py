@@ -179,19 +179,69 @@ def test_conv_output_empty():
 # ---------------------------------------------------------------------------------------------------------------
 # 4. backprop through the 1-D conv network
 
-def test_conv1d_default_example(capsys):
-    code, out = cli(["conv1d-backprop"], capsys)
+def reference(x, k, b, w, a, y) -> dict:
+    """Q4's network built here from the assignment's statement (../shared/assignment/), with plain torch ops and
+    autograd in float64: z = K x + b with K the banded matrix [[k1 k2 k3 0 0], [0 k1 k2 k3 0], [0 0 k1 k2 k3]]
+    (any sizes: one row per position of the kernel), v_j = max{z_j, z_(j+1), 0}, y_hat = w . v + a,
+    L = (y - y_hat)^2 / 2. Nothing from cnnlab.theory.conv1d."""
+    f64 = dict(dtype=torch.float64)
+    x, k, w = (torch.tensor([float(u) for u in t], **f64, requires_grad=True) for t in (x, k, w))
+    b, a = (torch.tensor(float(u), **f64, requires_grad=True) for u in (b, a))
+    n, t = len(x), len(k)
+    K = torch.stack([torch.cat([torch.zeros(j, **f64), k, torch.zeros(n - t - j, **f64)]) for j in range(n - t + 1)])
+    z = K @ x + b
+    z.retain_grad()
+    v = torch.stack([torch.stack([z[j], z[j + 1], torch.zeros((), **f64)]).max() for j in range(n - t)])
+    v.retain_grad()
+    y_hat = (w * v).sum() + a
+    loss = 0.5 * (float(y) - y_hat) ** 2
+    loss.backward()
+    return {"z": z.tolist(), "v": v.tolist(), "y_hat": y_hat.item(), "loss": loss.item(), "dL_dv": v.grad.tolist(),
+            "dL_dz": z.grad.tolist(), "dL_dw": w.grad.tolist(), "dL_da": a.grad.item(), "dL_dk": k.grad.tolist(),
+            "dL_db": b.grad.item(), "dL_dx": x.grad.tolist()}
+
+
+# The worked example (the CLI's default input), computed by hand from the statement:
+# z = (1.1, -1.65, 2.225); v = (1.1, 2.225); y_hat = 0.77 - 0.6675 + 0.2 = 0.3025; e = y_hat - y = -0.6975;
+# dL/dv = e w = (-0.48825, 0.20925); z1 wins v1 and z3 wins v2, so dL/dz = (-0.48825, 0, 0.20925);
+# dL/dk_i = a1 x_i + a3 x_(i+2); dL/db = a1 + a3; dL/dx = (a1 k1, a1 k2, a1 k3 + a3 k1, a3 k2, a3 k3).
+EXAMPLE_BY_HAND = {
+    "z": [1.1, -1.65, 2.225], "v": [1.1, 2.225], "y_hat": 0.3025, "loss": 0.5 * 0.6975 ** 2,
+    "dL_dw": [-0.6975 * 1.1, -0.6975 * 2.225], "dL_da": -0.6975, "dL_dv": [-0.48825, 0.20925],
+    "dL_dz": [-0.48825, 0.0, 0.20925], "dL_dk": [-0.48825 * 3 + 0.20925 * 2, -0.48825 * 1 + 0.20925 * -1,
+                                                 -0.48825 * 2 + 0.20925 * 0.5],
+    "dL_db": -0.48825 + 0.20925, "dL_dx": [-0.48825 * 0.5, -0.48825 * -1.0, -0.48825 * 0.25 + 0.20925 * 0.5,
+                                            0.20925 * -1.0, 0.20925 * 0.25],
+}
+
+
+def assert_matches(got: dict, want: dict, keys=None, tol=1e-9):
+    for key in keys or want:
+        assert np.allclose(got[key], want[key], atol=tol, rtol=0), (key, got[key], want[key])
+
+
+def test_conv1d_worked_example(capsys):
+    """The CLI's default example: its numbers are the hand computation above and the in-test reference."""
+    ex = {"x": [3.0, 1.0, 2.0, -1.0, 0.5], "k": [0.5, -1.0, 0.25], "b": 0.1, "w": [0.7, -0.3], "a": 0.2, "y": 1.0}
+    assert_matches(reference(**ex), EXAMPLE_BY_HAND)
+    code, out = cli(["conv1d-backprop", "--json"], capsys)
+    r = json.loads(out)
+    assert code == 0 and r["verified"]
+    assert_matches(r, EXAMPLE_BY_HAND)
+    assert r["dL_dy_hat"] == pytest.approx(-0.6975)
+    code, out = cli(["conv1d-backprop"], capsys)  # the text form shows the same numbers
     assert code == 0 and "verified against autograd: max abs diff" in out
+    assert "dL_dz" in out and "[-0.48825, 0, 0.20925]" in out and "0.3025" in out
+    # other values through the options
+    other = dict(x=[1, -2, 3, 0.5, 2], k=[0.3, -0.7, 1.1], b=-0.2, w=[1.5, -0.4], a=0.3, y=2.0)
     code, out = cli(["conv1d-backprop", "--x", "1,-2,3,0.5,2", "--k", "0.3,-0.7,1.1", "--b", "-0.2", "--w", "1.5,-0.4",
                      "--a", "0.3", "--y", "2", "--json"], capsys)
     r = json.loads(out)
     assert code == 0 and r["verified"]
-    for key in ("y_hat", "loss", "dL_dw", "dL_da", "dL_dv", "dL_dz", "dL_dk", "dL_db", "dL_dx"):
-        assert key in r
-    assert len(r["dL_dz"]) == 3 and len(r["dL_dx"]) == 5 and len(r["dL_dk"]) == 3 and len(r["dL_dw"]) == 2
+    assert_matches(r, reference(**other))
 
 
-def test_conv1d_random_against_autograd():
+def test_conv1d_random_against_the_reference():
     rng = random.Random(0)
     for _ in range(60):
         t = rng.randint(1, 4)
@@ -202,7 +252,7 @@ def test_conv1d_random_against_autograd():
         z = mine["z"]
         gaps = [abs(z[j] - z[j + 1]) for j in range(len(z) - 1)] + [abs(v) for v in z]
         assert min(gaps) > 1e-9  # no ties in random cases (the tie convention is tested below)
-        assert conv1d.max_abs_diff(mine, conv1d.autograd(**case)) < 1e-12
+        assert_matches(mine, reference(**case), tol=1e-12)
 
 
 def test_conv1d_ties_follow_documented_convention():
@@ -327,28 +377,57 @@ def test_activation_properties_and_files(tmp_path, capsys):
 
 
 def test_demos(tmp_path, capsys):
+    """`theory demos`: every number checked against torch modules run here, a count made here, or a property that
+    any correct module has; not against what the demo says about itself."""
     code, out = cli(["demos", "--out", str(tmp_path), "--json"], capsys)
     r = json.loads(out)
-    assert code == 0 and (tmp_path / "gridding.png").exists() and (tmp_path / "dropout.png").exists()
+    assert code == 0 and json.loads((tmp_path / "demos.json").read_text()) == r
+    for name in ("gridding.png", "dropout.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # dropout: the demo's draws (seed 0, p = 0.5, on ones) made again here and counted here
+    torch.manual_seed(0)
+    for name, shape in (("Dropout", (4, 16, 6, 6)), ("Dropout2d", (4, 16, 6, 6)), ("Dropout3d", (4, 16, 3, 6, 6))):
+        y = getattr(nn, name)(0.5).train()(torch.ones(shape))
+        zero = (y == 0).flatten(2)  # [sample, channel, values of that channel]
+        d = r["dropout"][name]
+        assert (d["values_zeroed"], d["values_total"]) == (int(zero.sum()), y.numel())
+        assert d["channels_total"] == shape[0] * shape[1]
+        assert d["channels_fully_zeroed"] == int(zero.all(2).sum())
+        assert d["channels_partly_zeroed"] == int((zero.any(2) & ~zero.all(2)).sum())
+        assert d["survivor_values"] == [2.0] and d["eval_is_identity"]  # survivors scaled by 1/(1-p)
     d = r["dropout"]
-    assert d["Dropout"]["channels_partly_zeroed"] > 0.9 * d["Dropout"]["channels_total"]
-    for name in ("Dropout2d", "Dropout3d"):
-        assert d[name]["channels_partly_zeroed"] == 0 and 0 < d[name]["channels_fully_zeroed"] < d[name]["channels_total"]
-    assert all(v["survivor_values"] == [2.0] and v["eval_is_identity"] for v in d.values())
+    assert d["Dropout"]["channels_partly_zeroed"] > 0.9 * d["Dropout"]["channels_total"]  # single values
+    for name in ("Dropout2d", "Dropout3d"):  # whole channels, about half of them
+        assert d[name]["channels_partly_zeroed"] == 0 and 16 < d[name]["channels_fully_zeroed"] < 48
+    # batch norm: learnable gamma and beta are the module's parameters, the running statistics its buffers
+    bn = nn.BatchNorm2d(3)
     b = r["batchnorm"]
-    assert b["max_abs_diff_train_vs_hand"] < 1e-12 and b["max_abs_diff_eval_vs_hand"] < 1e-12
-    assert np.allclose(b["running_mean"], b["running_mean_by_hand"], atol=1e-12)
+    assert set(b["learnable"]) == {n for n, _ in bn.named_parameters()} == {"weight", "bias"}
+    assert set(b["buffers"]) == {n for n, _ in bn.named_buffers()}
+    assert all(v["requires_grad"] and v["shape"] == [3] for v in b["learnable"].values())
+    # in training, every channel's output has mean beta and standard deviation gamma, whatever the input
+    gamma, beta = b["learnable"]["weight"]["value"], b["learnable"]["bias"]["value"]
+    assert np.allclose(b["train_output_mean"], beta, atol=1e-9)
+    assert np.allclose(b["train_output_std"], gamma, rtol=1e-3)
+    # running statistics after 3 batches of N(shift, scale^2) data from (mean 0, var 1), momentum 0.1: in
+    # expectation 0.271 shift and 0.729 + 0.271 scale^2 (tolerances: 5 standard errors of 3 batches of 128)
+    shift, scale, kept = np.array([5.0, -3.0, 0.5]), np.array([2.0, 0.5, 1.0]), 0.9 ** 3
+    assert np.allclose(b["batch_mean_of_inputs"], shift) and np.allclose(b["batch_std_of_inputs"], scale)
+    assert np.allclose(b["running_mean"], (1 - kept) * shift, atol=0.15)
+    assert np.allclose(b["running_var"], kept + (1 - kept) * scale ** 2, rtol=0.25)
+    assert np.allclose(b["running_mean"], b["running_mean_by_hand"], atol=1e-12)  # the hand formulas agree
     assert np.allclose(b["running_var"], b["running_var_by_hand"], atol=1e-12)
-    assert np.allclose(b["train_output_mean"], b["learnable"]["bias"]["value"], atol=1e-9)
-    assert np.allclose(b["train_output_std"], b["learnable"]["weight"]["value"], atol=1e-3)
-    assert b["learnable"]["weight"]["requires_grad"] and "running_mean" in b["buffers"]
-    assert b["max_abs_diff_train_vs_eval"] > 0.1
-    g = r["gridding"]
-    for v in g.values():
-        expected = rf.receptive_field(3, 3, v["dilations"])
-        assert v["field"] == expected["size"] and v["pixels_reached"] == expected["pixels_reached"]
-    assert g["2,2,2"]["pixels_reached"] == 49 < g["2,2,2"]["pixels_in_field"]
-    assert g["1,2,5"]["pixels_reached"] == g["1,2,5"]["pixels_in_field"]
+    assert b["max_abs_diff_train_vs_eval"] > 0.1  # eval uses the running statistics, not the batch's
+    # gridding: the input offsets one output of three 3x3 convolutions reaches, counted here as sets
+    for g in r["gridding"].values():
+        offsets = {0}
+        for dilation in g["dilations"]:
+            offsets = {o + dilation * s for o in offsets for s in (-1, 0, 1)}
+        field = 1 + 2 * sum(g["dilations"])
+        assert (g["field"], g["pixels_in_field"], g["pixels_reached"]) == (field, field ** 2, len(offsets) ** 2)
+        assert g["field"] == rf.receptive_field(3, 3, g["dilations"])["size"]
+    assert r["gridding"]["2,2,2"]["pixels_reached"] == 49 < r["gridding"]["2,2,2"]["pixels_in_field"]
+    assert r["gridding"]["1,2,5"]["pixels_reached"] == r["gridding"]["1,2,5"]["pixels_in_field"]
     code, out = cli(["demos"], capsys)
     assert "Dropout2d" in out and "dilations 1,2,5" in out
 
@@ -384,16 +463,19 @@ def test_autoencoder_cli_on_emnist_files(tmp_path, capsys, monkeypatch):
     data = tmp_path / "emnist"
     data.mkdir()
     (data / "emnist-byclass-mapping.txt").write_text("0 48\n1 49\n")
-    for split, n in (("train", 64), ("test", 16)):
+    for split, n in (("train", 72), ("test", 16)):
         images = (ae.synthetic_shapes(n, seed=len(split)) * 255).round().numpy()[:, 0].transpose(0, 2, 1)
         _write_idx(data / f"emnist-byclass-{split}-images-idx3-ubyte.gz", images)
         _write_idx(data / f"emnist-byclass-{split}-labels-idx1-ubyte.gz", np.arange(n) % 2)
     out = tmp_path / "ae"
-    code, text = cli(["autoencoder", "--out", str(out), "--data", str(data), "--epochs", "1", "--batch-size", "16"],
+    code, text = cli(["autoencoder", "--out", str(out), "--data", str(data), "--epochs", "2", "--batch-size", "16"],
                      capsys)
     r = json.loads((out / "autoencoder.json").read_text())
     assert code == 0 and "test MSE reconstruction" in text
-    assert r["train_images"] == 64 and r["test_images"] == 16 and r["steps"] == 4
+    # 2 epochs of 72 images in batches of 16: 5 batches an epoch (the last one smaller)
+    assert r["train_images"] == 72 and r["test_images"] == 16 and r["steps"] == 10 and r["history"][-1]["step"] == 10
+    assert r["parameters"] == sum(p.numel() for p in ae.ConvAutoencoder().parameters())
+    assert r["code_size"] == 4 * 7 * 7
     assert all(math.isfinite(r[k]) for k in ("mse_untrained", "mse_reconstruction", "mse_noisy_input", "mse_denoised"))
     for name in ("reconstructions.png", "denoising.png", "autoencoder.pt"):
         assert (out / name).stat().st_size > 1000
