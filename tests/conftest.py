@@ -29,8 +29,9 @@ def _cache_dir(tmp_path_factory):
         os.environ["CNNLAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
 
 
-def cnnlab(*args, check=True, env=None, timeout=600):
-    """Run the real command line in a subprocess; returns CompletedProcess (stdout/stderr as text)."""
+def cnnlab(*args, check=True, env=None, timeout=None):
+    """Run the real command line in a subprocess; returns CompletedProcess (stdout/stderr as text). No time limit
+    by default: pytest-timeout bounds the test (and a timeout there kills the subprocess too)."""
     e = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
     r = subprocess.run([sys.executable, "-m", "cnnlab", *map(str, args)], capture_output=True, text=True, env=e,
                        timeout=timeout)
@@ -46,14 +47,16 @@ def emnist_sample(tmp_path_factory) -> Path:
     return write_sample(tmp_path_factory.mktemp("emnist-sample"))
 
 
-def wait_until(condition, what: str, alive: subprocess.Popen | None = None, interval: float = 0.5):
-    """Poll `condition()` until it returns something truthy, and return that; fail at once if the process `alive`
-    exits first. No deadline of its own: pytest-timeout bounds every test, so a loaded machine makes a test slow,
-    not wrong, and a hang still fails with a traceback that points here."""
+def wait_until(condition, what: str, alive=(), interval: float = 0.5):
+    """Poll `condition()` until it returns something truthy, and return that; fail at once if a process in `alive`
+    (one Popen or several) exits first. No deadline of its own: pytest-timeout bounds every test, so a loaded
+    machine makes a test slow, not wrong, and a hang still fails with a traceback that points here."""
+    procs = [alive] if isinstance(alive, subprocess.Popen) else list(alive)
     while True:
         value = condition()
         if value:
             return value
-        if alive is not None and alive.poll() is not None:
-            raise AssertionError(f"{what}: the process exited (code {alive.returncode}) before it happened")
+        for p in procs:
+            if p.poll() is not None:
+                raise AssertionError(f"waiting for {what}: {p.args[0]} exited (code {p.returncode}) first")
         time.sleep(interval)

@@ -4,6 +4,8 @@ a small CNN student, so that it runs in about a minute on a CPU)."""
 
 import json
 import math
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -171,17 +173,15 @@ def weights_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pipeline(weights_file, tmp_path_factory):
+    """`distill compare` from nothing: linear probe, fine-tuning (backbone at --backbone-lr-scale), the sweep with
+    the tau²-scaled loss, the student without a teacher, the table. Then `distill sweep` on its own over the same
+    folder: with --resume it reuses the finished runs and prints its table."""
     out = tmp_path_factory.mktemp("distill")
     w = str(weights_file[0])
-    teacher = ["--arch", "resnet18", "--weights", w, "--image-size", "32"]  # a file counts as pretrained: 224 by default
-    # the probe runs in this process (no interpreter start; it trains no more than a linear layer)
-    assert main(["distill", "teacher", "--mode", "linear-probe", *teacher, "--epochs", "3",
-                 "--out", str(out / "teacher-probe"), *map(str, SLICE)]) == 0
-    run("distill", "teacher", "--mode", "finetune", *teacher, "--epochs", "1",
-        "--out", out / "teacher-finetune", *SLICE)
-    sweep = run("distill", "sweep", "--teacher", out / "teacher-finetune", *GRID, *STUDENT, "--out", out / "sweep", *SLICE)
-    compare = run("distill", "compare", "--out", out, "--resume", "--teacher-arch", "resnet18", "--weights", w,
-                  "--image-size", "32", "--probe-epochs", "3", *GRID, *STUDENT, *SLICE)
+    compare = run("distill", "compare", "--out", out, "--teacher-arch", "resnet18", "--weights", w, "--image-size", "32",
+                  "--probe-epochs", "3", "--backbone-lr-scale", "0.2", "--t2-scale", *GRID, *STUDENT, *SLICE)
+    sweep = run("distill", "sweep", "--teacher", out / "teacher-finetune", *GRID, "--t2-scale", *STUDENT, "--out",
+                out / "sweep", "--resume", *SLICE)
     return out, sweep.stdout, compare.stdout
 
 
@@ -216,10 +216,10 @@ def test_linear_probe_run_folder_keeps_the_backbone(pipeline, weights_file, tmp_
 def test_finetune_trains_everything_with_a_lower_backbone_rate(pipeline, weights_file):
     run_dir = pipeline[0] / "teacher-finetune"
     info = json.loads((run_dir / "teacher.json").read_text())
-    assert info["mode"] == "finetune" and info["backbone_lr_scale"] == 0.1
+    assert info["mode"] == "finetune" and info["backbone_lr_scale"] == 0.2  # --backbone-lr-scale
     last = torch.load(run_dir / "last.pt", weights_only=False)
     lrs = sorted({g["initial_lr"] for g in last["optimizer"]["param_groups"]})
-    assert lrs == pytest.approx([0.001, 0.01])  # the FINETUNE recipe's lr 0.01, backbone at a tenth
+    assert lrs == pytest.approx([0.002, 0.01])  # the FINETUNE recipe's lr 0.01, the backbone's 0.2 times that
     conv1 = last["model"]["net.conv1.weight"]
     assert not torch.equal(conv1, weights_file[1]["conv1.weight"])  # the backbone moved
     assert json.loads((run_dir / "metrics.json").read_text())["params_trainable"] == 11_181_642
@@ -236,7 +236,9 @@ def test_sweep_outputs(pipeline):
     assert s["best"]["accuracy"] == max(r["accuracy"] for r in s["runs"])
     d = json.loads((out / "sweep" / "alpha0.5-tau4" / "distill.json").read_text())
     assert d["alpha"] == 0.5 and d["tau"] == 4.0 and d["teacher_logits_cached"] is True
+    assert d["teacher"] == str(out / "teacher-finetune") and d["t2_scale"] is True and s["t2_scale"] is True
     md = (out / "sweep" / "sweep.md").read_text()
+    assert "soft term scaled by tau²" in md
     assert "| alpha \\ tau | 4 |" in md and md.count(f"**{s['best']['accuracy']:.4f}**") == 1 and "(best)" in md
     assert md in sweep_stdout + "\n"
     assert (out / "sweep" / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -256,6 +258,42 @@ def test_compare_table(pipeline):
     assert (out / "student-no-teacher" / "distill.json").exists()
     assert json.loads((out / "student-no-teacher" / "distill.json").read_text())["teacher"] == "none"
     assert "| model | accuracy | macro precision | macro recall |" in stdout and "Why they differ" in stdout
+    assert t["distilled_from"] == "finetune" and t["t2_scale"] is True
+    assert stdout == (out / "comparison.md").read_text() + "\n"
+    for m in t["models"]:  # the table carries each run's metrics.json
+        metrics = json.loads((Path(m["run"]) / "metrics.json").read_text())
+        assert (m["accuracy"], m["precision_macro"], m["params"]) == (metrics["accuracy"], metrics["precision_macro"],
+                                                                      metrics["params_total"])
+        assert f"| {m['model']} | {m['accuracy']:.4f} | {m['precision_macro']:.4f} |" in stdout
+
+
+def test_compare_distilled_from_the_probe_with_shorter_sweeps(pipeline, weights_file, tmp_path):
+    """--distill-from linear-probe and --sweep-epochs below --epochs: the sweep learns from the probe, then the
+    best pair is trained again for --epochs as the distilled student. Finished teachers are reused (--resume)."""
+    out = tmp_path / "compare"
+    for stage in ("teacher-probe", "teacher-finetune"):
+        shutil.copytree(pipeline[0] / stage, out / stage)
+    stamps = {stage: (out / stage / "metrics.json").stat().st_mtime_ns for stage in ("teacher-probe", "teacher-finetune")}
+    student = [a if a != "1" else "2" for a in STUDENT]  # --epochs 2
+    assert student != STUDENT
+    r = run("distill", "compare", "--out", out, "--resume", "--teacher-arch", "resnet18", "--weights", weights_file[0],
+            "--image-size", "32", "--probe-epochs", "3", "--distill-from", "linear-probe", "--sweep-epochs", "1",
+            "--alphas", "0.5", "--taus", "2", *student, *SLICE)
+    assert {stage: (out / stage / "metrics.json").stat().st_mtime_ns for stage in stamps} == stamps  # not retrained
+    probe = str(out / "teacher-probe")
+    sweep = json.loads((out / "sweep" / "sweep.json").read_text())
+    assert sweep["teacher"] == probe and sweep["epochs"] == 1 and sweep["t2_scale"] is False
+    assert json.loads((out / "sweep" / "alpha0.5-tau2" / "distill.json").read_text())["teacher"] == probe
+    d = json.loads((out / "student" / "distill.json").read_text())
+    assert (d["teacher"], d["alpha"], d["tau"]) == (probe, 0.5, 2.0)
+    epochs = {name: len((out / name / "history.csv").read_text().strip().splitlines()) - 1
+              for name in ("sweep/alpha0.5-tau2", "student", "student-no-teacher")}
+    assert epochs == {"sweep/alpha0.5-tau2": 1, "student": 2, "student-no-teacher": 2}
+    t = json.loads((out / "comparison.json").read_text())
+    assert t["distilled_from"] == "linear-probe" and t["epochs"] == 2
+    assert t["models"][2]["run"] == str(out / "student") and t["models"][2]["epochs"] == 2
+    assert "student, distilled (alpha 0.5, tau 2)" == t["models"][2]["model"]
+    assert r.stdout == (out / "comparison.md").read_text() + "\n"
 
 
 def test_bad_teacher_and_options_are_refused(pipeline, tmp_path, capsys):

@@ -8,13 +8,11 @@ import base64
 import http.client
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import pytest
 from cnnlab.cli import build_parser, main
 from cnnlab.live import scene
 from cnnlab.live.detect import iou
+from conftest import wait_until
 from test_live import ROOT, faces, fer_run  # noqa: F401  (fixtures)
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
@@ -142,23 +141,12 @@ class DevTools:
         return cv2.imread(str(path))
 
 
-def wait_for(condition, seconds: float, what: str):
-    end = time.time() + seconds
-    while time.time() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
-
-
 def start_serve(run: Path) -> tuple[subprocess.Popen, str]:
     """`cnnlab serve RUN --port 0` in a subprocess; returns it and the address it prints."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen([sys.executable, "-m", "cnnlab", "serve", str(run), "--port", "0"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
-    ready, _, _ = select.select([proc.stdout], [], [], 180)
-    line = proc.stdout.readline() if ready else ""
+    line = proc.stdout.readline()  # waits for the line, or for the end of the output if it dies
     if "http://" not in line:
         proc.kill()
         raise AssertionError(f"cnnlab serve did not start: {line}{proc.stderr.read() if proc.poll() is not None else ''}")
@@ -188,24 +176,28 @@ def test_page_in_headless_chromium(tmp_path, fer_run, faces):  # noqa: F811
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         port_file = profile / "DevToolsActivePort"
-        wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 60, "Chromium's DevTools port")
+        wait_until(lambda: port_file.exists() and port_file.read_text().strip(), "Chromium's DevTools port",
+                   (browser, serve))
         page = DevTools(int(port_file.read_text().split()[0]))
         # the camera: frames go to the server, faces come back and are drawn
-        state = wait_for(lambda: (s := page.page_state()) and int(s.get("frames", 0)) >= 5 and s, 150,
-                         "5 camera frames answered on the page")
-        assert state["faces"] == "2", state
+        state = wait_until(lambda: (s := page.page_state()) and int(s.get("frames", 0)) >= 5 and int(s["faces"]) and s,
+                           "5 camera frames answered on the page, the last one with a face", (browser, serve))
         labels = state["labels"].split(",")
-        assert len(labels) == 2 and all(label in COLOURS for label in labels)
-        stats = json.loads(urllib.request.urlopen(url + "api/stats", timeout=30).read())
-        assert stats["frames"] >= 5 and stats["faces"] >= 8, stats
+        assert len(labels) == int(state["faces"]) <= 2 and all(label in COLOURS for label in labels), state
+        # over all frames so far, the two faces of the video were found, but for the 10% the detector may miss
+        stats = json.loads(urllib.request.urlopen(url + "api/stats", timeout=60).read())
+        assert stats["frames"] >= 5 and 0.9 * 2 * stats["frames"] <= stats["faces"] <= 2 * stats["frames"], stats
         shot = page.screenshot(tmp_path / "camera.png")
         assert shot.shape[1] == 720 and shot.shape[0] > 600
-        assert colour_pixels(shot, COLOURS[labels[0]]) > 300, "no box or bar of the predicted class on the page"
+        shown = set(labels) | set(filter(None, page.page_state().get("labels", "").split(",")))  # the frame may move on
+        assert max(colour_pixels(shot, COLOURS[label]) for label in shown) > 300, \
+            "no box or bar of the predicted class on the page"
         # the upload box: a photo of three faces
         root = page.call("DOM.getDocument")["root"]["nodeId"]
         node = page.call("DOM.querySelector", nodeId=root, selector="#photo")["nodeId"]
         page.call("DOM.setFileInputFiles", nodeId=node, files=[str(photo)])
-        wait_for(lambda: "photo.jpg: 3 face(s)" in page.page_state().get("status", ""), 60, "the photo's 3 faces")
+        wait_until(lambda: "photo.jpg: 3 face(s)" in page.page_state().get("status", ""), "the photo's 3 faces",
+                   (browser, serve))
         labels = page.page_state()["labels"].split(",")
         shot = page.screenshot(tmp_path / "photo.png")
         assert colour_pixels(shot, COLOURS[labels[0]]) > 300

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EMNIST = ROOT.parent / "shared" / "data" / "emnist-byclass-reduced"
 
 
-def cnnlab(*args, check=True, timeout=600):
+def cnnlab(*args, check=True, timeout=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MPLBACKEND": "Agg"}
     r = subprocess.run([sys.executable, "-m", "cnnlab", *map(str, args)], capture_output=True, text=True, env=env,
                        timeout=timeout)
