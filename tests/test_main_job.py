@@ -76,10 +76,13 @@ def test_demo_report_carries_each_runs_metrics(demo):
     # comparison.md is shown at the top, with the same numbers
     notes = section_text(text, "notes")
     for name in MODELS:
-        assert f"<td>{metrics[name]['accuracy']:.4f}</td>" in notes and f"<td>{name}</td>" in notes
+        m = metrics[name]
+        assert re.search(rf"<tr><td>{name}</td><td[^>]*>{m['params_total']:,}</td><td[^>]*>{m['accuracy']:.4f}</td>",
+                         notes), name
 
 
 def section_text(html: str, sid: str) -> str:
+    assert f'id="{sid}"' in html, f"no section {sid}"
     start = html.index(f'id="{sid}"')
     return html[start:html.index("</section>", start)]
 
