@@ -296,6 +296,20 @@ def test_compare_distilled_from_the_probe_with_shorter_sweeps(pipeline, weights_
     assert r.stdout == (out / "comparison.md").read_text() + "\n"
 
 
+def test_compare_resume_refuses_a_sweep_made_with_other_settings(pipeline, weights_file, tmp_path):
+    """--resume over a folder whose sweep learnt from the fine-tuned teacher, with the tau²-scaled loss: asking for
+    the probe as teacher, or for the loss without tau², must not reuse that sweep (its table would be wrong)."""
+    out = tmp_path / "again"
+    for stage in ("teacher-probe", "teacher-finetune", "sweep"):
+        shutil.copytree(pipeline[0] / stage, out / stage)
+    common = ["distill", "compare", "--out", out, "--resume", "--teacher-arch", "resnet18", "--weights",
+              weights_file[0], "--image-size", "32", "--probe-epochs", "3", *GRID, *STUDENT, *SLICE]
+    for other, said in ((["--distill-from", "linear-probe", "--t2-scale"], "teacher="), ([], "t2_scale=")):
+        r = run(*common, *other, check=False)
+        assert r.returncode == 2 and r.stderr.startswith("error: --resume: ") and said in r.stderr, r.stderr
+        assert r.stderr.count("\n") == 1 and not (out / "comparison.json").exists()
+
+
 def test_bad_teacher_and_options_are_refused(pipeline, tmp_path, capsys):
     """Through the real command line, in this process (these fail before any training)."""
     def fails(*argv):

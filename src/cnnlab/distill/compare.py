@@ -68,7 +68,7 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
             backbone_lr_scale: float | None = None) -> dict:
     """Run (or reuse) every stage into `out` and write comparison.json and comparison.md."""
     from cnnlab.distill import teacher as T
-    from cnnlab.distill.student import train_student
+    from cnnlab.distill.student import check_same, train_student
     from cnnlab.distill.sweep import sweep
     from cnnlab.experiments.distill import BACKBONE_LR_SCALE, FINETUNE, PROBE
     out = Path(out)
@@ -90,9 +90,10 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
     teacher = str(runs["finetune"] if distill_from == "finetune" else runs["probe"])
 
     sweep_cfg = dataclasses.replace(student, epochs=sweep_epochs or student.epochs, out=str(runs["sweep"]))
-    if student.resume and (runs["sweep"] / "sweep.json").exists() and \
-            len(json.loads((runs["sweep"] / "sweep.json").read_text())["runs"]) == len(alphas) * len(taus):
-        result = json.loads((runs["sweep"] / "sweep.json").read_text())
+    done = json.loads((runs["sweep"] / "sweep.json").read_text()) if (runs["sweep"] / "sweep.json").exists() else {}
+    if student.resume and len(done.get("runs", [])) == len(alphas) * len(taus) and \
+            (done["teacher"], done["t2_scale"], done["epochs"]) == (teacher, t2_scale, sweep_cfg.epochs):
+        result = done  # else sweep() reuses what it can, and refuses runs trained with another teacher or loss
     else:
         result = sweep(sweep_cfg, teacher, list(alphas), list(taus), runs["sweep"], t2_scale)
         if result.get("stopped"):
@@ -100,7 +101,11 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
     best = result["best"]
     if sweep_cfg.epochs == student.epochs:
         runs["student"] = Path(best["run"])
-    elif not _finished(runs["student"], student.resume, student.quiet):
+    elif student.resume and (runs["student"] / "metrics.json").exists():
+        check_same(runs["student"], {"teacher": teacher, "alpha": best["alpha"], "tau": best["tau"],
+                                     "t2_scale": t2_scale})
+        log(f"finished run found in {runs['student']}, reusing it", student.quiet)
+    else:
         log(f"=== student: alpha {best['alpha']:g}, tau {best['tau']:g} ===", student.quiet)
         train_student(stage(student, out=str(runs["student"])), teacher, best["alpha"], best["tau"], t2_scale)
     if not _finished(runs["baseline"], student.resume, student.quiet):

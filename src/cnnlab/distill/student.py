@@ -99,20 +99,26 @@ def teacher_logits(cfg: TrainConfig, teacher: str) -> TeacherLogits:
     return TeacherLogits(model, ckpt["num_classes"], cache=not any(cfg.augment.values()))
 
 
-def _record(out: Path, info: dict, resume: bool) -> None:
-    """distill.json: teacher, alpha, tau, t2_scale. A resumed run must use the same ones."""
-    if int(os.environ.get("RANK", "0")) != 0:
-        return
+def check_same(out: Path, info: dict) -> None:
+    """A run resumed or reused in `out` must have been trained with the same teacher, alpha, tau and t2_scale."""
     path = out / "distill.json"
-    holds_run = any((out / f).exists() for f in ("last.pt", "best.pt"))
-    if holds_run and resume and path.exists():
+    if path.exists():
         old = json.loads(path.read_text())
         changed = [k for k in ("teacher", "alpha", "tau", "t2_scale") if old.get(k) != info.get(k)]
         if changed:
             raise UsageError(f"--resume: {out} was trained with {', '.join(f'{k}={old.get(k)!r}' for k in changed)}; "
                              "use the same distillation options, or another --out")
+
+
+def _record(out: Path, info: dict, resume: bool) -> None:
+    """distill.json: teacher, alpha, tau, t2_scale. A resumed run must use the same ones."""
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    holds_run = any((out / f).exists() for f in ("last.pt", "best.pt"))
+    if holds_run and resume:
+        check_same(out, info)
     if not holds_run or resume:
-        atomic_write_json(path, info)
+        atomic_write_json(out / "distill.json", info)
 
 
 def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau: float = 4.0, t2_scale: bool = False,

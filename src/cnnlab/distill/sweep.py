@@ -22,7 +22,7 @@ def run_name(alpha: float, tau: float) -> str:
 def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float], out: Path,
           t2_scale: bool = False) -> dict:
     """Train base's student for every (alpha, tau) into out/alpha<A>-tau<T>; returns the sweep.json dict."""
-    from cnnlab.distill.student import teacher_logits, train_student
+    from cnnlab.distill.student import check_same, teacher_logits, train_student
     for a in alphas:
         for t in taus:
             check(a, t)
@@ -34,6 +34,7 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
             run = out / run_name(alpha, tau)
             cfg = stage(base, out=str(run))
             if base.resume and (run / "metrics.json").exists():
+                check_same(run, {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale})
                 log(f"sweep: alpha {alpha:g}, tau {tau:g}: finished run found in {run}, reusing it", base.quiet)
             else:
                 log(f"=== sweep: alpha {alpha:g}, tau {tau:g} ===", base.quiet)
