@@ -166,14 +166,16 @@ def test_data_check_real_fer2013(capsys):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A short fer-vgg run (width 8, 4 epochs) on 3,000 training faces (a fifth of them for validation) and 300 test
-    faces: small enough for CI, long enough to learn something (no dropout or augmentation, to learn fast)."""
+    faces: small enough for CI, long enough to learn something. Set to learn fast, whatever the default recipe
+    (made for hours of training): no dropout, augmentation, class weights or moving average, fp32."""
     out = tmp_path_factory.mktemp("fer") / "run"
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         code = main(["train", "fer2013", "--data", str(DATA), "--out", str(out), "--limit-train", "3000",
                      "--val-fraction", "0.2", "--limit-test", "300", "--epochs", "4", "--width", "8", "--dropout", "0",
                      "--no-augment", "--label-smoothing", "0", "--optimizer", "adamw", "--lr", "3e-3",
-                     "--batch-size", "64", "--device", "cpu", "--quiet"])
+                     "--batch-size", "64", "--class-weights", "none", "--ema", "0", "--precision", "fp32",
+                     "--device", "cpu", "--quiet"])
     finally:
         for s, h in handlers.items():  # the training loop turns Ctrl-C into a resumable stop: give it back
             signal.signal(s, h)

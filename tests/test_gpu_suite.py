@@ -92,6 +92,7 @@ def test_check_run_finds_a_loss_that_does_not_fall(tmp_path):
     assert any("metrics.json" in p for p in problems) and any("best.pt" in p for p in problems)
 
 
+@pytest.mark.timeout(1800)  # every step of the suite, on the CPU: longer than pytest-timeout's default
 def test_smoke_runs_every_step_on_the_cpu(packed, tmp_path):
     out, manifest, _, _ = packed
     before = sorted((ROOT / "benchmarks" / "results").iterdir())

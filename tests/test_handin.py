@@ -27,6 +27,8 @@ NOTEBOOK_PARTS = {
 }
 
 
+# `cnnlab handin --budget quick` takes minutes: the first test that uses this fixture pays for it, so every such
+# test may run longer than pytest-timeout's default (pyproject.toml).
 @pytest.fixture(scope="module")
 def handin(tmp_path_factory):
     out = tmp_path_factory.mktemp("handin") / "hw2"
@@ -77,6 +79,7 @@ def markdown_outputs(nb) -> str:
                      if o.output_type == "display_data")
 
 
+@pytest.mark.timeout(2400)
 def test_handin_quick_builds_everything_the_index_lists(handin):
     out, r = handin
     assert r.stdout.strip() == f"hand-in: {out / 'index.html'}"
@@ -116,6 +119,7 @@ def test_handin_quick_builds_everything_the_index_lists(handin):
     assert len(steps) == 6 and {total for _, total, _ in steps} == {"7"}, r.stderr  # progress, step by step
 
 
+@pytest.mark.timeout(2400)
 def test_h5_models_load_back_into_the_predictions_of_their_runs(handin):
     out, _ = handin
     rows = json.loads((out / "models" / "models.json").read_text())
@@ -135,6 +139,7 @@ def test_h5_models_load_back_into_the_predictions_of_their_runs(handin):
     assert "cnnlab live --camera 0 --out video.mp4 --duration 60" in note  # no video here: how to record one
 
 
+@pytest.mark.timeout(2400)
 def test_theory_answers_in_the_handin(handin):
     out, _ = handin
     for lang in answers.LANGS:  # budget quick uses the stored measurements: exactly the committed documents
@@ -147,6 +152,7 @@ def test_theory_answers_in_the_handin(handin):
     assert sum(s.startswith("data:image/png;base64,") for s in en.srcs) >= 5  # figures embedded
 
 
+@pytest.mark.timeout(2400)
 def test_notebooks_answer_every_part_in_order(handin):
     out, _ = handin
     for name, parts in NOTEBOOK_PARTS.items():
@@ -163,6 +169,7 @@ def test_notebooks_answer_every_part_in_order(handin):
         assert html.count("data:image/png;base64,") >= 3
 
 
+@pytest.mark.timeout(2400)
 def test_discussions_follow_the_measured_numbers(handin):
     out, _ = handin
     work = out / "work" / "quick"
@@ -187,6 +194,7 @@ def test_discussions_follow_the_measured_numbers(handin):
     assert "**First layer.**" in nb2 and "**What the network relies on.**" in nb2 and "**Answer.**" in nb2
 
 
+@pytest.mark.timeout(3600)
 def test_a_second_call_continues_instead_of_starting_again(handin):
     out, _ = handin
     h5 = out / "models" / "p1_emnist_best.h5"

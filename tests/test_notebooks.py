@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cnnlab(*args):
-    """No time limit of its own: pytest-timeout bounds each test (the notebooks' tests say how long they may take)."""
+    """No time limit of its own: pytest-timeout bounds each test (and a timeout there ends the subprocess too)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run([sys.executable, "-m", "cnnlab", *map(str, args)], capture_output=True, text=True, env=env)
 
