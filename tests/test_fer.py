@@ -246,22 +246,31 @@ def test_eval_and_predict_agree(run, faces, capsys):
 
 
 def test_visualize_and_export_the_run(run, faces, tmp_path, capsys):
+    """visualize, ONNX and HDF5 agree with `predict`. A single pass is compared with `predict --tta none`; plain
+    `predict` uses the run's own test-time augmentation (the recipe's; flip = the mean of the probabilities of the
+    image and of its mirror image), checked here from the ONNX model."""
     face = sorted((faces / "test" / "happy").iterdir())[0]
-    assert main(["predict", str(run), str(face), "--device", "cpu"]) == 0
-    predicted = json.loads(capsys.readouterr().out)
+    tta = json.loads((run / "config.json").read_text())["tta"]
+    predicted = {}
+    for mode in ("none", None):
+        assert main(["predict", str(run), str(face), "--device", "cpu", *(["--tta", mode] if mode else [])]) == 0
+        predicted[mode or tta] = json.loads(capsys.readouterr().out)
     assert main(["visualize", str(run), "--image", str(face), "--out", str(tmp_path / "vis")]) == 0
     capsys.readouterr()
     shown = json.loads((tmp_path / "vis" / "prediction.json").read_text())
-    assert shown["class"] == predicted["class"] and len(shown["layers"]) == 4
+    assert shown["class"] == predicted["none"]["class"] and len(shown["layers"]) == 4
     assert all((tmp_path / "vis" / f).is_file() for f in shown["files"])
 
     assert main(["export", str(run), "--format", "onnx"]) == 0
     assert json.loads(capsys.readouterr().out)["max_abs_diff"] <= 1e-4
     x = np.asarray(Image.open(face).convert("L"), dtype=np.float32)[None, None] / 255
     session = ort.InferenceSession(str(run / "model.onnx"), providers=["CPUExecutionProvider"])
-    logits = session.run(None, {"images": x})[0]
-    probs = torch.from_numpy(logits).softmax(1)[0]
-    assert max(abs(float(probs[i]) - predicted["probabilities"][c]) for i, c in enumerate(CLASSES)) < 1e-4
+    probs = torch.from_numpy(session.run(None, {"images": x})[0]).softmax(1)[0]
+    mirrored = torch.from_numpy(session.run(None, {"images": x[..., ::-1].copy()})[0]).softmax(1)[0]
+    for mode, want in (("none", probs), ("flip", (probs + mirrored) / 2)):
+        if mode in predicted:
+            got = predicted[mode]["probabilities"]
+            assert max(abs(float(want[i]) - got[c]) for i, c in enumerate(CLASSES)) < 1e-4, mode
 
     assert main(["export", str(run), "--format", "h5", "--out", str(tmp_path / "fer.h5")]) == 0
     from cnnlab.export import load_h5

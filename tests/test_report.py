@@ -201,7 +201,8 @@ def test_tensorboard_serves_the_runs_and_stops_on_ctrl_c(runs):
             _, err = p.communicate(timeout=120)
         except subprocess.TimeoutExpired:
             p.kill()
-            raise
+            _, err = p.communicate()
+            raise AssertionError(f"cnnlab tensorboard did not stop within 120 s of Ctrl-C; its stderr:\n{err[-3000:]}")
     assert p.returncode == 0 and "stopped" in err, err
     with pytest.raises(OSError):  # nothing listens there any more
         urllib.request.urlopen(url, timeout=10)
