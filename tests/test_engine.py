@@ -138,6 +138,10 @@ def test_resume_with_other_settings_is_refused(emnist_sample, tmp_path):
     r = cnnlab("train", "emnist", "--data", emnist_sample, "--out", tmp_path / "r", "--epochs", "1", "--model", "mlp",
                "--resume", *SMALL, check=False)
     assert r.returncode == 2 and "model='cnn'" in r.stderr
+    # the learning rate lives in the optimiser's saved state: a new --lr would be ignored, so it is refused
+    r = cnnlab("train", "emnist", "--data", emnist_sample, "--out", tmp_path / "r", "--epochs", "1", "--lr", "0.5",
+               "--resume", *SMALL, check=False)
+    assert r.returncode == 2 and "lr=" in r.stderr and "--resume" in r.stderr
 
 
 def test_nan_loss_stops_with_exit_1_and_keeps_last_good_state(emnist_sample, tmp_path):
@@ -155,7 +159,7 @@ def test_nan_loss_stops_with_exit_1_and_keeps_last_good_state(emnist_sample, tmp
     assert r.returncode == 1, r.stderr[-2000:]
     assert f"resumed from {run / 'last.pt'}: epoch 1, step 1" in r.stderr, r.stderr[-2000:]
     assert r.stderr.count("error:") == 1
-    # one line (it follows the progress bar, which is not closed first; the bar's clean-up at exit is blank)
+    # one line (the progress bar is closed, i.e. cleared, before it)
     error, *rest = r.stderr[r.stderr.index("error:"):].splitlines()
     assert error.startswith("error: loss became") and "--lr" in error and not "".join(rest).strip(), error
     assert f"{run / 'last.pt'} holds the last good state" in error

@@ -255,7 +255,8 @@ def apply_overrides(d: dict, assignments: list[str]) -> dict:
 
 # The fields that must agree between a run and its --resume (the others, like epochs, may change).
 RESUME_KEYS = ("dataset", "model", "model_kwargs", "param_budget", "batch_size", "optimizer", "seed",
-               "val_fraction", "limit_train")
+               "val_fraction", "limit_train",
+               "lr", "weight_decay", "momentum", "nesterov")  # these four live in the optimiser's saved state
 
 
 def stage(cfg: TrainConfig, **changes) -> TrainConfig:

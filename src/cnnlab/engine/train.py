@@ -225,6 +225,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             else:
                 loss = loss_fn(logits.float(), y, x, idx)
             if (not cuda or step % 50 == 0) and not torch.isfinite(loss):
+                bar.close()
                 raise RunError(f"loss became {float(loss.detach())} at epoch {epoch + 1}, step {step}; lower --lr "
                                f"(now {cfg.lr}) or check the data.{kept(out)}")
             opt.zero_grad(set_to_none=True)
@@ -246,6 +247,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             at_limit = cfg.max_steps is not None and global_step >= cfg.max_steps
             if at_limit or stop.requested or (step + 1) % cfg.checkpoint_steps == 0:
                 if not torch.isfinite(stats[0]):
+                    bar.close()
                     raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr}).{kept(out)}")
                 save_last(epoch, step + 1)
             if stop.requested:
