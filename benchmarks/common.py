@@ -27,7 +27,8 @@ def machine(device: torch.device | str = "cpu", threads: bool = True) -> str:
                 break
     except OSError:
         pass
-    return f"CPU: {cpu}, {os.cpu_count()} cores, torch {torch.__version__}" + (
+    isa = torch.backends.cpu.get_cpu_capability()  # AVX2 or AVX512: CPU speed, bf16 above all, depends on it
+    return f"CPU: {cpu} ({isa}), {os.cpu_count()} cores, torch {torch.__version__}" + (
         f" ({torch.get_num_threads()} threads)" if threads else "")
 
 

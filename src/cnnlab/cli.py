@@ -124,7 +124,8 @@ def add_train_options(p: argparse.ArgumentParser, model: bool = True, sizing: bo
                                                           "cosine decay; plateau = halve on a flat val accuracy")
     g.add_argument("--label-smoothing", type=float, help="label smoothing of the cross-entropy")
     g.add_argument("--precision", choices=PRECISIONS,
-                   help="auto = bf16 autocast on CUDA, fp32 on CPU; bf16 also on a CPU with bf16 instructions")
+                   help="auto = bf16 autocast on CUDA, fp32 on CPU; fast = bf16 also on a CPU with AVX-512 "
+                        "(elsewhere CPU bf16 is emulated, ~10x slower than fp32); bf16, fp32 = always that")
     g.add_argument("--ema", type=float, help="decay of a moving average of the weights used for val/test/best.pt (0 = off)")
     g.add_argument("--tta", choices=TTAS, help="test-time augmentation of the final metrics (flip: image + mirror); "
                                                 "saved in best.pt, so eval and predict use it too")

@@ -17,7 +17,7 @@ from cnnlab.errors import UsageError
 SCHEDULES = ("cosine", "plateau", "none")
 OPTIMIZERS = ("adamw", "sgd")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
-PRECISIONS = ("auto", "bf16", "fp32")
+PRECISIONS = ("auto", "fast", "bf16", "fp32")
 TTAS = ("none", "flip")
 DEVICES = ("auto", "cpu", "cuda")
 

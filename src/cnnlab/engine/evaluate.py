@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -14,15 +15,30 @@ from cnnlab.engine.config import PRECISIONS, TTAS
 CPU_BATCH = 128
 
 
-def autocast(device: torch.device, precision: str = "auto"):
-    """bf16 autocast on CUDA ('auto' or 'bf16'), and on the CPU only when asked ('bf16'); else full precision."""
+@functools.cache
+def cpu_has_fast_bf16() -> bool:
+    """Whether oneDNN runs bf16 on this CPU with AVX-512 (natively with AVX-512 BF16 or AMX). Elsewhere (AVX2 only)
+    bf16 is emulated: about ten times slower than fp32 (BENCHMARKS.md, fer_train_speed)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def uses_bf16(device: torch.device, precision: str = "auto") -> bool:
+    """auto: bf16 on CUDA, fp32 on the CPU; fast: bf16 on CUDA and on a CPU where it is fast; bf16, fp32: as said."""
     if precision not in PRECISIONS:
         from cnnlab.errors import UsageError
         raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if device.type == "cuda" and precision != "fp32":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    if device.type == "cpu" and precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+    if device.type == "cuda":
+        return precision != "fp32"
+    return device.type == "cpu" and (precision == "bf16" or (precision == "fast" and cpu_has_fast_bf16()))
+
+
+def autocast(device: torch.device, precision: str = "auto"):
+    """bf16 autocast where `uses_bf16` says so; else full precision."""
+    if uses_bf16(device, precision):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 

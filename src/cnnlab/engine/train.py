@@ -1,7 +1,7 @@
 """The training loop: read it top to bottom.
 
     data (uint8 tensors on the device) -> model -> for each epoch: shuffled batches, augmentation on the device,
-    forward under bf16 autocast (CUDA, or the CPU with --precision bf16), backward, step, moving average of the
+    forward under bf16 autocast (CUDA; the CPU with --precision bf16, or fast on AVX-512), backward, step, moving average of the
     weights (--ema) -> validation picks best.pt -> test metrics of best.pt (with --tta flip: image and mirror).
 
 The loop knows nothing about which dataset it trains on: `cnnlab.data` hands it tensors and class names.
@@ -25,7 +25,7 @@ from cnnlab.data.tensors import TensorData, batch_indices, limit, stratified_spl
 from cnnlab.engine import distributed
 from cnnlab.engine.checkpoint import atomic_torch_save, atomic_write_json, load_checkpoint
 from cnnlab.engine.config import CLASS_WEIGHTS, RESUME_KEYS, SCHEDULES, TrainConfig, save_config
-from cnnlab.engine.evaluate import autocast, evaluate
+from cnnlab.engine.evaluate import autocast, cpu_has_fast_bf16, evaluate, uses_bf16
 from cnnlab.engine.logging import TensorBoard, log, progress, write_history
 from cnnlab.engine.metrics import classification_metrics
 from cnnlab.errors import RunError, UsageError
@@ -165,7 +165,11 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     ema = make_ema(cfg, model)
     scored = ema.module if ema is not None else model  # the weights that are evaluated and saved as best.pt
     params_total, params_trainable = count_params(model), count_params(model, trainable_only=True)
-    log(f"model: {cfg.model} {model_kwargs_for_log(model_kwargs)} - {params_total:,} parameters", quiet)
+    log(f"model: {cfg.model} {model_kwargs_for_log(model_kwargs)} - {params_total:,} parameters, "
+        f"{'bf16' if uses_bf16(dev, cfg.precision) else 'fp32'}", quiet)
+    if dev.type == "cpu" and cfg.precision == "bf16" and not cpu_has_fast_bf16():
+        log("note: this CPU has no AVX-512, so bf16 is emulated and about ten times slower than fp32; "
+            "--precision fast uses bf16 only where it is fast", quiet)
 
     epoch, step0, global_step, history = 0, 0, 0, []
     best = {"val_acc": -1.0, "epoch": 0}

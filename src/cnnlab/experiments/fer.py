@@ -14,10 +14,10 @@ GPU = dict(model="fer-vgg", epochs=40, batch_size=128, lr=0.02, optimizer="sgd",
            augment={"crop_pad": 4, "flip": True, "degrees": 10.0, "scale": 0.1, "erase": 0.25},
            model_kwargs={"dropout": 0.4, "width": 32}, precision="auto", tta="flip")
 
-CPU = dict(model="fer-vgg", epochs=80, batch_size=128, lr=0.05, optimizer="sgd", momentum=0.9, nesterov=True,
+CPU = dict(model="fer-vgg", epochs=40, batch_size=128, lr=0.05, optimizer="sgd", momentum=0.9, nesterov=True,
            weight_decay=5e-4, schedule="cosine", warmup_epochs=1.0, label_smoothing=0.0, class_weights="sqrt",
            augment={"crop_pad": 3, "flip": True, "degrees": 8.0, "scale": 0.08},
-           model_kwargs={"dropout": 0.25, "width": 24}, precision="bf16", ema=0.999, tta="flip")
+           model_kwargs={"dropout": 0.25, "width": 24}, precision="fast", ema=0.999, tta="flip")
 
 RECIPES = {"cpu": CPU, "gpu": GPU}
 
