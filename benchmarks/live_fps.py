@@ -113,7 +113,8 @@ def fps(args) -> None:
     note = (f"model: {model_name}, backend {clf.backend}, tta {clf.tta}; detector {args.detector}{haar} detect-width "
             f"{args.detect_width} min-face {min_face}; smooth {args.smooth}; load average at start "
             f"{os.getloadavg()[0]:.2f}; cv2 {cv2.__version__}")
-    write("live_fps_cpu" + ("" if args.detector == "yunet" else f"_{args.detector}"), results, kind="speed", note=note)
+    name = "live_fps_cpu" + ("" if args.detector == "yunet" else f"_{args.detector}")
+    write(name, results, kind="speed", note=note)
 
 
 def sweep(args) -> None:
