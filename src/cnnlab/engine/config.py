@@ -44,7 +44,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     class_weights: str = "none"  # one of CLASS_WEIGHTS (loss weighted by inverse class frequency, or its sqrt)
     augment: dict = field(default_factory=dict)  # keys of cnnlab.data.augment.apply
-    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | bf16 (also on CPU) | fp32
+    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | fast (also a CPU with AVX-512) | bf16 | fp32
     ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off); val/test/best.pt use it
     tta: str = "none"  # test-time augmentation of the final metrics and of the model card: none | flip
     seed: int = 0

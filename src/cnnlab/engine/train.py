@@ -1,8 +1,9 @@
 """The training loop: read it top to bottom.
 
     data (uint8 tensors on the device) -> model -> for each epoch: shuffled batches, augmentation on the device,
-    forward under bf16 autocast (CUDA; the CPU with --precision bf16, or fast on AVX-512), backward, step, moving average of the
-    weights (--ema) -> validation picks best.pt -> test metrics of best.pt (with --tta flip: image and mirror).
+    forward under bf16 autocast (CUDA; on the CPU --precision bf16, or fast with AVX-512), backward, step, moving
+    average of the weights (--ema) -> validation picks best.pt -> test metrics of best.pt (with --tta flip: image
+    and mirror).
 
 The loop knows nothing about which dataset it trains on: `cnnlab.data` hands it tensors and class names.
 A run folder holds everything (see docs/run-folder.md); `last.pt` is written at the end of every epoch and every
