@@ -10,7 +10,11 @@ import time
 
 import cv2
 import fer
-from fer import FER
+
+try:
+    from fer import FER  # fer up to 22.x
+except ImportError:
+    from fer.fer import FER  # fer 25.x
 
 
 def label(emotions: dict) -> str:
@@ -19,7 +23,7 @@ def label(emotions: dict) -> str:
 
 def main():
     files, video, out = sys.argv[1:4]
-    detector = FER()  # the package's default: OpenCV's Haar cascade and its mini-Xception
+    detector = FER()  # the package's defaults: OpenCV's Haar cascade, its mini-Xception (quantized TFLite)
     crops, t = [], time.perf_counter()
     for path in open(files).read().split("\n"):
         if path:
