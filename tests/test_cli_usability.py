@@ -183,7 +183,11 @@ def test_train_help_shows_the_dataset_recipes(capsys):
     assert code == 0
     table = recipes("fer2013")
     flat = " ".join(out.split())
-    assert f"--epochs EPOCHS epochs (cpu: {table['cpu']['epochs']}; gpu: {table['gpu']['epochs']})" in flat
+    # a value the recipes share is shown once, values that differ per recipe
+    assert table["cpu"]["batch_size"] == table["gpu"]["batch_size"] and table["cpu"]["lr"] != table["gpu"]["lr"]
+    assert ("--batch-size BATCH_SIZE batch size (global, split over torchrun processes) "
+            f"(default: {table['cpu']['batch_size']})") in flat
+    assert f"--lr LR peak learning rate (cpu: {table['cpu']['lr']}; gpu: {table['gpu']['lr']})" in flat
     assert f"(cpu: {table['cpu']['model_kwargs']['width']}; gpu: {table['gpu']['model_kwargs']['width']})" in flat
     assert "--data DATA dataset folder" in flat and "(required)" in flat
     assert "Recipes of fer2013, picked by --recipe" in flat and "(the default here)" in flat
