@@ -70,8 +70,9 @@ def main():
         rows.append({"tta": name, "views": len(views), "val_accuracy": round(m["accuracy"], 4),
                      "val_f1_macro": round(m["f1_macro"], 4), "cpu_ms_per_face": round(1000 * seconds / len(val), 3)})
         print(rows[-1], file=sys.stderr)
-    write("fer_tta_cpu", rows, kind="result", note=f"{run}: best.pt (epoch {ckpt.get('epoch')}) on its validation split "
-          f"({len(val)} faces); ms per face in batches of 512, PyTorch, shared CPU")
+    write("fer_tta_cpu", rows, kind="result",
+          note=f"{run}: best.pt (epoch {ckpt.get('epoch')}) on its validation split ({len(val)} faces); "
+               "ms per face in batches of 512, PyTorch, shared CPU")
 
 
 if __name__ == "__main__":

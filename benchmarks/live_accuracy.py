@@ -45,6 +45,12 @@ def score(log: Path, truth: list[tuple[tuple, str]]) -> dict:
             "right_of_all": round(right / n, 4), "false_boxes_per_frame": round(false / n, 4)}
 
 
+def stills(data: str, frames: int) -> tuple[list, list[str]]:
+    """The benchmark's frames: [(frame, face box)] and the faces' classes (seeded, so every caller sees the same)."""
+    faces, labels = scene.fer_faces(data, frames)
+    return [scene.still(face, seed=50_000 + i) for i, face in enumerate(faces)], labels
+
+
 def main():
     argv = sys.argv[1:]
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
@@ -54,15 +60,14 @@ def main():
     ap.add_argument("--name", default="", help="suffix of the result file")
     ap.add_argument("--data", default=str(DATA))
     args = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
-    faces, labels = scene.fer_faces(args.data, args.frames)
-    stills = [scene.still(face, seed=50_000 + i) for i, face in enumerate(faces)]
+    frames, labels = stills(args.data, args.frames)
     with tempfile.TemporaryDirectory() as tmp:
         video, log = Path(tmp) / "faces.avi", Path(tmp) / "log.jsonl"
-        scene.write_video(video, (frame for frame, _ in stills), fps=30)
+        scene.write_video(video, (frame for frame, _ in frames), fps=30)
         code = cnnlab(["live", args.model, "--video", str(video), "--no-window", "--log", str(log), *extra])
         if code:
             sys.exit(code)
-        result = score(log, [(box, label) for (_, box), label in zip(stills, labels)])
+        result = score(log, [(box, label) for (_, box), label in zip(frames, labels)])
         summary = [json.loads(line) for line in log.read_text().splitlines()][-1]["summary"]
     result.update(model=args.model, options=" ".join(extra) or "defaults", detector=summary.get("detector"),
                   tta=summary.get("tta"), fps_this_run=summary.get("fps"))

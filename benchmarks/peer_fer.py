@@ -4,10 +4,13 @@ OpenCV's Haar cascade, its defaults) on (1) the FER-2013 PublicTest images, each
 
 `fer` needs TensorFlow, so it runs in a virtual environment of its own (benchmarks/peer_fer_worker.py):
 
-    python3 -m venv /tmp/fervenv && /tmp/fervenv/bin/pip install fer==25.10.3
+    python3 -m venv /tmp/fervenv && /tmp/fervenv/bin/pip install tensorflow
+    /tmp/fervenv/bin/pip install --no-deps fer==25.10.3 facenet-pytorch
+    echo $PWD/.venv/lib/python3.11/site-packages > /tmp/fervenv/lib/python3.11/site-packages/zz_cnnlab.pth
     PYTHONPATH=src python benchmarks/peer_fer.py --python /tmp/fervenv/bin/python
 
-Writes benchmarks/results/peer_fer_cpu.json. Caveat: which FER-2013 images `fer`'s model was trained on is not
+(fer's own dependencies would pull a CUDA build of torch for facenet-pytorch; the .pth lends it cnnlab's torch,
+OpenCV and matplotlib instead.) Writes benchmarks/results/peer_fer_cpu.json. Caveat: which FER-2013 images `fer`'s model was trained on is not
 published; PublicTest may be among them.
 """
 
@@ -24,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import write  # noqa: E402
-from live_accuracy import DATA, score  # noqa: E402
+from live_accuracy import DATA, score, stills  # noqa: E402
 
 from cnnlab.data.fer2013 import CLASSES  # noqa: E402
 from cnnlab.engine.metrics import classification_metrics  # noqa: E402
@@ -39,18 +42,17 @@ def main():
     args = ap.parse_args()
     test = Path(args.data) / "test"
     files = [(p, c) for c in CLASSES for p in sorted((test / c).glob("*.[jp][pn]g"))]
-    faces, labels = scene.fer_faces(args.data, args.frames)
-    stills = [scene.still(face, seed=50_000 + i) for i, face in enumerate(faces)]  # as live_accuracy.py
+    frames, labels = stills(args.data, args.frames)  # the frames of live_accuracy.py
     with tempfile.TemporaryDirectory() as tmp:
         listing, video, out = Path(tmp) / "files.txt", Path(tmp) / "faces.avi", Path(tmp) / "out.json"
         listing.write_text("\n".join(str(p.resolve()) for p, _ in files))
-        scene.write_video(video, (frame for frame, _ in stills), fps=30)
+        scene.write_video(video, (frame for frame, _ in frames), fps=30)
         worker = Path(__file__).with_name("peer_fer_worker.py")
         subprocess.run([args.python, str(worker), str(listing), str(video), str(out)], check=True)
         peer = json.loads(out.read_text())
         log = Path(tmp) / "log.jsonl"
         log.write_text("\n".join(json.dumps(f) for f in peer["frames"]))
-        live = score(log, [(box, label) for (_, box), label in zip(stills, labels)])
+        live = score(log, [(box, label) for (_, box), label in zip(frames, labels)])
     truth = torch.tensor([CLASSES.index(c) for _, c in files])
     pred = torch.tensor([CLASSES.index(c) if c in CLASSES else -1 for c in peer["crops"]])
     unanswered = int((pred < 0).sum())
