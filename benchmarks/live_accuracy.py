@@ -7,9 +7,11 @@ random place and size (96-240 px) on a noisy background (`cnnlab.live.scene.stil
 with the truth: a face is found when a box's centre lies in the pasted face, and right when its label is the
 face's class.
 
-    PYTHONPATH=src python benchmarks/live_accuracy.py [--model fer2013-vgg] [--frames 300] [--name NAME] [-- LIVE OPTIONS]
+    PYTHONPATH=src python benchmarks/live_accuracy.py [--model fer2013-vgg] [--frames 300] [--faces test|val]
+                                                      [--name NAME] [-- LIVE OPTIONS]
 
-Writes benchmarks/results/live_accuracy_cpu[_NAME].json.
+Writes benchmarks/results/live_accuracy_cpu[_NAME].json. `--faces val` takes validation faces instead (10% of
+train, never trained on; other seeds): the split to compare live options on, so that PublicTest is only reported.
 """
 
 from __future__ import annotations
@@ -45,8 +47,13 @@ def score(log: Path, truth: list[tuple[tuple, str]]) -> dict:
             "right_of_all": round(right / n, 4), "false_boxes_per_frame": round(false / n, 4)}
 
 
-def stills(data: str, frames: int) -> tuple[list, list[str]]:
+def stills(data: str, frames: int, split: str = "test") -> tuple[list, list[str]]:
     """The benchmark's frames: [(frame, face box)] and the faces' classes (seeded, so every caller sees the same)."""
+    if split == "val":
+        from live_crop import val_faces
+        from cnnlab.data.fer2013 import CLASSES
+        faces, y = val_faces(Path(data), frames)
+        return [scene.still(face, seed=60_000 + i) for i, face in enumerate(faces)], [CLASSES[int(k)] for k in y]
     faces, labels = scene.fer_faces(data, frames)
     return [scene.still(face, seed=50_000 + i) for i, face in enumerate(faces)], labels
 
@@ -57,10 +64,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="fer2013-vgg", help="shipped model name or run folder")
     ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--faces", choices=["test", "val"], default="test",
+                    help="PublicTest faces (the report) or validation faces (to compare options on)")
     ap.add_argument("--name", default="", help="suffix of the result file")
     ap.add_argument("--data", default=str(DATA))
     args = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
-    frames, labels = stills(args.data, args.frames)
+    frames, labels = stills(args.data, args.frames, args.faces)
     with tempfile.TemporaryDirectory() as tmp:
         video, log = Path(tmp) / "faces.avi", Path(tmp) / "log.jsonl"
         scene.write_video(video, (frame for frame, _ in frames), fps=30)
@@ -69,11 +78,11 @@ def main():
             sys.exit(code)
         result = score(log, [(box, label) for (_, box), label in zip(frames, labels)])
         summary = [json.loads(line) for line in log.read_text().splitlines()][-1]["summary"]
-    result.update(model=args.model, options=" ".join(extra) or "defaults", detector=summary.get("detector"),
+    result.update(model=args.model, faces=args.faces, options=" ".join(extra) or "defaults", detector=summary.get("detector"),
                   tta=summary.get("tta"), fps_this_run=summary.get("fps"))
     write("live_accuracy_cpu" + (f"_{args.name}" if args.name else ""), result,
-          note="FER-2013 PublicTest faces, one per 640x480 frame (MJPG video), 96-240 px at random places on a "
-               "noisy background; fps_this_run is a speed check on a shared CPU, see live_fps for speed")
+          note=f"FER-2013 {'PublicTest' if args.faces == 'test' else 'validation'} faces, one per 640x480 frame "
+               "(MJPG video), 96-240 px at random places on a noisy background; fps_this_run is a speed check on a shared CPU, see live_fps for speed")
 
 
 if __name__ == "__main__":

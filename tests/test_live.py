@@ -211,6 +211,23 @@ def test_smoother_matches_faces_by_overlap():
     assert sm.tracks == []
 
 
+def test_smoother_starts_a_new_track_when_another_face_takes_the_place(faces):
+    """Same place, same person (a little brighter, shifted a pixel): the track goes on. Same place, another
+    person: a new track, which does not inherit the last person's probabilities."""
+    sm = Smoother(5)
+    box = np.array([(100, 100, 144, 144)])
+    first = faces[0][None, None]
+    _, ids1 = sm(box, np.array([[1.0, 0.0]]), first)
+    moved = np.clip(np.roll(faces[0], 1, axis=1).astype(int) + 20, 0, 255).astype(np.uint8)[None, None]
+    p, ids2 = sm(box + 2, np.array([[0.0, 1.0]]), moved)
+    assert ids2 == ids1
+    np.testing.assert_allclose(p, [[0.5, 0.5]])
+    other = next(f for f in faces[1:] if np.corrcoef(f.ravel(), faces[0].ravel())[0, 1] < 0.5)
+    p, ids3 = sm(box + 4, np.array([[0.0, 1.0]]), other[None, None])
+    assert ids3 != ids1
+    np.testing.assert_allclose(p, [[0.0, 1.0]])
+
+
 def test_onnx_backend_matches_torch(fer_run):
     from cnnlab.live.app import Classifier, load_fer_model
     model, ckpt, _ = load_fer_model(str(fer_run))

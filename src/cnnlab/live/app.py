@@ -21,7 +21,8 @@ from cnnlab.atomic import atomic_write_bytes, temp_path
 from cnnlab.errors import DataError, UsageError
 from cnnlab.live import DEFAULT_MODEL
 from cnnlab.live.annotate import draw
-from cnnlab.live.detect import FACE_MARGIN, FACE_SIZE, Smoother, crop_faces, make_detector, to_gray
+from cnnlab.live.detect import (FACE_MARGIN, FACE_SIZE, YUNET_WIDTH, Smoother, crop_faces, make_detector,
+                                to_gray)
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_EXTS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG", ".mov": "mp4v"}
@@ -129,8 +130,9 @@ class Pipeline:
             self.boxes = found if len(found) >= len(self.boxes) else self.detector.detect(frame)  # lost one: look everywhere
         self.count += 1
         t1 = time.perf_counter()
-        probs = self.classifier(crop_faces(gray, self.boxes, self.margin))
-        probs, _ = self.smoother(self.boxes, probs)
+        crops = crop_faces(gray, self.boxes, self.margin)
+        probs = self.classifier(crops)
+        probs, _ = self.smoother(self.boxes, probs, crops)
         self.times["detect"] += t1 - t0
         self.times["classify"] += time.perf_counter() - t1
         return self.faces(self.boxes, probs)
@@ -163,10 +165,13 @@ def build_pipeline(args, device=None) -> tuple[Pipeline, dict]:
 
 
 def detect_width(args) -> int:
-    """--detect-width, else 320 px for a stream (speed) and 640 px for a still image (small faces too)."""
+    """--detect-width, else for a stream 400 px with YuNet and 320 with Haar (speed), and 640 px for a still image
+    (small faces too)."""
     if args.detect_width is not None:
         return args.detect_width
-    return 640 if getattr(args, "image", None) is not None else 320
+    if getattr(args, "image", None) is not None:
+        return 640
+    return YUNET_WIDTH if args.detector == "yunet" else 320
 
 
 def min_face(args) -> int:

@@ -23,8 +23,8 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--detector", default="yunet", choices=["yunet", "haar"],
                    help="face detector: YuNet (shipped ONNX, run by OpenCV) or OpenCV's Haar cascade (fallback)")
     g.add_argument("--detect-width", type=int, default=None,
-                   help="detect on the frame downscaled to this width (0 = full size); default 320 for a camera "
-                        "or video, 640 for --image")
+                   help="detect on the frame downscaled to this width (0 = full size); default for a camera "
+                        "or video 400 (yunet) or 320 (haar), 640 for --image")
     g.add_argument("--min-face", type=int, default=None,
                    help="smallest face, in pixels of the frame; default 40 (yunet) or 80 (haar)")
     g.add_argument("--margin", type=float, default=None,
@@ -39,7 +39,7 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
                         "(1 = always; yunet searches every frame)")
     g.add_argument("--smooth", type=int, default=5,
                    help="average each face's probabilities over its last N frames, so labels do not flicker "
-                        "(faces matched by box overlap; 1 = off)")
+                        "(a face continues a track when the boxes overlap and the crops look alike; 1 = off)")
 
 
 def register(sub) -> None:

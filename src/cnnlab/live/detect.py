@@ -3,8 +3,8 @@
 Two detectors, same interface (`detect(frame) -> int array [N, 4]` of square (x, y, w, h) boxes in the frame's
 pixels, each box the FER-2013-like crop of a face):
 - `yunet` (default): YuNet-s (Apache-2.0, shipped in `cnnlab/shipped/yunet/` with its licence), run by OpenCV's
-  `cv2.FaceDetectorYN`. Measured on held-out FER faces pasted into 640×480 frames it finds about 0.94 of them
-  on a 320-px-wide copy of the frame, against about 0.69 for the Haar cascade. Its box runs from the hairline to
+  `cv2.FaceDetectorYN`. Measured on FER validation faces pasted into 640×480 frames it finds 0.93 of them on a
+  400-px-wide copy of the frame (score ≥ 0.5), against about 0.6 for the Haar cascade. Its box runs from the hairline to
   the chin, narrower than a FER crop; `YUNET_CROP` turns it into the square crop FER-2013 images are cut like
   (measured by `benchmarks/live_crop.py`).
 - `haar`: OpenCV's Haar cascades (shipped in the opencv-python wheel as `cv2.data`), the fallback. Its box is
@@ -40,15 +40,24 @@ FACE_MARGIN = 0.0
 # YuNet's own box gave 58.6%, an eye-landmark crop 60.6%, and a grid of ±10% side and ±6% height around the fit
 # nothing better beyond the noise of 609 faces.
 YUNET_CROP = {"scale": 1.256, "dx": 0.0, "dy": -0.029}
+# YuNet on a stream: the width of the copy it runs on, and the least score of a face. Measured by
+# `benchmarks/live_detect.py` (benchmarks/results/live_detect_cpu.json) on 1000 FER validation faces in noisy 640×480
+# frames: found 0.926 at 400 px and score 0.5, against 0.843 at 320 px and 0.6 (the earlier defaults), with no
+# false box in either; 480 px adds 1.7 points for 1.4× the pixels.
+YUNET_WIDTH, YUNET_SCORE = 400, 0.5
+# Smoother: the least correlation between a face's crop and its track's last crop for the two to be one person.
+# Measured by `benchmarks/live_track.py` (benchmarks/results/live_track_cpu.json) on validation faces: consecutive
+# crops of one face moving in a stream, and crops of different faces found one after the other.
+MIN_SIMILARITY = 0.6
 
 
 def yunet_model_path() -> Path:
     return Path(str(resources.files("cnnlab.shipped") / "yunet" / "yunet_s_640_640.onnx"))
 
 
-def make_detector(name: str = "yunet", detect_width: int = 320, min_face: int = 40, cascade: str = "default",
-                  scale_factor: float = 1.1, min_neighbors: int = 4, model_path: str | Path | None = None,
-                  score: float = 0.6):
+def make_detector(name: str = "yunet", detect_width: int = YUNET_WIDTH, min_face: int = 40,
+                  cascade: str = "default", scale_factor: float = 1.1, min_neighbors: int = 4,
+                  model_path: str | Path | None = None, score: float = YUNET_SCORE):
     """The detector named by `--detector` (yunet or haar) with the live options that apply to it."""
     if name == "yunet":
         return YuNetDetector(model_path, detect_width, min_face, score)
@@ -75,8 +84,8 @@ class YuNetDetector:
     (float [N, 15], frame pixels); `detect(frame)` the FER-like square crops of the faces of at least
     `min_face` pixels, left to right."""
 
-    def __init__(self, model_path: str | Path | None = None, detect_width: int = 320, min_face: int = 40,
-                 score: float = 0.6, nms: float = 0.3, top_k: int = 50, crop: dict | None = None):
+    def __init__(self, model_path: str | Path | None = None, detect_width: int = YUNET_WIDTH, min_face: int = 40,
+                 score: float = YUNET_SCORE, nms: float = 0.3, top_k: int = 50, crop: dict | None = None):
         path = Path(model_path) if model_path else yunet_model_path()
         if not path.is_file():
             raise DataError(f"{path}: the YuNet face detector file is missing; reinstall cnnlab, or use --detector haar")
@@ -206,27 +215,46 @@ def iou(a, b) -> float:
 class Track:
     box: tuple
     probs: deque
+    face: np.ndarray | None = None
     missed: int = 0
     id: int = 0
 
 
-class Smoother:
-    """Averages each face's probabilities over its last `n` frames. Faces are matched to the previous frame's by
-    box overlap (IoU, greedy, best first); a face unseen for `max_missed` frames is forgotten."""
+def appearance(crops: np.ndarray) -> np.ndarray:
+    """float [N, 48·48]: each crop minus its mean, scaled to unit length, so that `a @ b` is the correlation of
+    two crops (1: the same picture, about 0: unrelated; brightness and contrast do not count)."""
+    v = crops.reshape(len(crops), int(np.prod(crops.shape[1:]))).astype(np.float32)
+    v -= v.mean(1, keepdims=True)
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
 
-    def __init__(self, n: int = 1, min_iou: float = 0.3, max_missed: int = 5):
+
+class Smoother:
+    """Averages each face's probabilities over its last `n` frames. A face continues a track of the previous
+    frames when their boxes overlap (IoU ≥ `min_iou`) and, given the crops, when it looks like the track's last
+    crop (correlation ≥ `min_similarity`): a different person stepping into the same place starts a new track
+    instead of inheriting the last one's expression. Matching is greedy, best overlap first; a track unseen for
+    `max_missed` frames is forgotten. MIN_SIMILARITY is measured by `benchmarks/live_track.py`."""
+
+    def __init__(self, n: int = 1, min_iou: float = 0.3, max_missed: int = 5, min_similarity: float | None = None):
         self.n, self.min_iou, self.max_missed = max(1, n), min_iou, max_missed
+        self.min_similarity = MIN_SIMILARITY if min_similarity is None else min_similarity
         self.tracks: list[Track] = []
         self._next_id = 0
 
-    def __call__(self, boxes: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, list[int]]:
-        """(smoothed probabilities [N, K], track id per face)."""
+    def __call__(self, boxes: np.ndarray, probs: np.ndarray,
+                 crops: np.ndarray | None = None) -> tuple[np.ndarray, list[int]]:
+        """(smoothed probabilities [N, K], track id per face). `crops` (uint8 [N, 1, H, W]), when given, also
+        decide which faces continue a track."""
+        faces = appearance(crops) if crops is not None else [None] * len(boxes)
         pairs = sorted(((iou(b, t.box), i, j) for i, b in enumerate(boxes) for j, t in enumerate(self.tracks)),
                        reverse=True)
         match, used = {}, set()
         for score, i, j in pairs:
             if score < self.min_iou:
                 break
+            t = self.tracks[j]
+            if faces[i] is not None and t.face is not None and float(faces[i] @ t.face) < self.min_similarity:
+                continue
             if i not in match and j not in used:
                 match[i] = j
                 used.add(j)
@@ -237,10 +265,10 @@ class Smoother:
         for i, (b, p) in enumerate(zip(boxes, probs)):
             if i in match:
                 t = self.tracks[match[i]]
-                t.box, t.missed = tuple(b), 0
+                t.box, t.face, t.missed = tuple(b), faces[i], 0
                 t.probs.append(p)
             else:
-                t = Track(tuple(b), deque([p], maxlen=self.n), id=self._next_id)
+                t = Track(tuple(b), deque([p], maxlen=self.n), faces[i], id=self._next_id)
                 self._next_id += 1
                 self.tracks.append(t)
             out[i] = np.mean(t.probs, axis=0)
