@@ -101,9 +101,9 @@ def main() -> None:
     write(args.name, rows, kind="speed",
           note=f"before = commit {before_commit}, after = {after_commit}; medians of {args.repeats} runs "
                f"({args.eval_repeats} for eval), before and after interleaved; wall, user and system seconds of "
-               f"the whole process. Measured on the shared 2-core CPU while other jobs ran (load average "
-               f"{load_start:.1f} at the start, {load_end:.1f} at the end): wall times are inflated and noisy, "
-               "CPU seconds less so; re-measure on an idle CPU")
+               f"the whole process; load average {load_start:.1f} at the start, {load_end:.1f} at the end, on "
+               f"{os.cpu_count()} cores (the commands themselves use up to 2 threads: a load well above that means "
+               "other jobs shared the CPU and wall times are inflated)")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Writes benchmarks/results/fer_tta_cpu.json.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,7 @@ def main():
     ap.add_argument("run")
     ap.add_argument("--shift", type=int, default=2)
     args = ap.parse_args()
+    load = os.getloadavg()[0]
     run = Path(args.run)
     ckpt = load_checkpoint(run / "best.pt")
     cfg = TrainConfig.from_dict(ckpt["config"])
@@ -72,7 +74,8 @@ def main():
         print(rows[-1], file=sys.stderr)
     write("fer_tta_cpu", rows, kind="result",
           note=f"{run}: best.pt (epoch {ckpt.get('epoch')}) on its validation split ({len(val)} faces); "
-               "ms per face in batches of 512, PyTorch, shared CPU")
+               f"ms per face in batches of 512, PyTorch; load average {load:.1f} at the start on {os.cpu_count()} "
+               "cores (above 2: other jobs shared the CPU)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 FER-2013 validation faces (10% of train, seed 0: never trained on, never the test split) are pasted at a random
 place and size into noisy 640×480 frames (`cnnlab.live.scene.still`). YuNet runs on each frame as `cnnlab live`
-runs it (320-px-wide copy); for every found face we know the true FER crop, so we can
+runs it (on a copy YUNET_WIDTH px wide); for every found face we know the true FER crop, so we can
 
 1. fit the geometry: the true crop's side, and its centre's offset, in units of YuNet's box (medians), and
 2. score candidate crops with a FER model: accuracy (and mean |pixel difference| to the original 48×48 face) of
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import write  # noqa: E402
 
 from cnnlab.live import scene  # noqa: E402
-from cnnlab.live.detect import YuNetDetector, crop_faces, to_gray  # noqa: E402
+from cnnlab.live.detect import YUNET_SCORE, YUNET_WIDTH, YuNetDetector, crop_faces, to_gray  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
 
@@ -63,7 +63,7 @@ def main():
     model, ckpt, _ = load_fer_model(args.model)
     clf = Classifier(model, ckpt, torch.device("cpu"), "onnx")
     faces, labels = val_faces(Path(args.data), args.faces)
-    det = YuNetDetector(detect_width=320, min_face=0)
+    det = YuNetDetector(min_face=0)  # cnnlab live's width and score
     found = []  # (gray frame, true box, raw YuNet row, face, label)
     for i, (face, label) in enumerate(zip(faces, labels)):
         frame, (x, y, s, _) = scene.still(face, seed=10_000 + i)
@@ -104,7 +104,7 @@ def main():
     write("live_crop_cpu", {"faces": len(faces), "found": len(found), "fit": {k: round(v, 4) for k, v in fit.items()},
                             "eye_fit": {k: round(v, 4) for k, v in eye_fit.items()}, "candidates": rows},
           note=f"model {args.model}; FER-2013 validation faces (never trained on) pasted at 96-240 px into noisy "
-               "640x480 frames; YuNet on a 320-px-wide copy")
+               f"640x480 frames; YuNet on a {YUNET_WIDTH}-px-wide copy, score {YUNET_SCORE}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from common import write  # noqa: E402
 
 from cnnlab.live import scene  # noqa: E402
 from cnnlab.live.annotate import draw  # noqa: E402
-from cnnlab.live.detect import HaarDetector, crop_faces, make_detector  # noqa: E402
+from cnnlab.live.detect import YUNET_WIDTH, HaarDetector, crop_faces, make_detector  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
 
@@ -94,6 +94,7 @@ def fps(args) -> None:
     from cnnlab.live.app import Pipeline
     clf, model_name = classifier(args.model, args.backend, args.width)
     min_face = args.min_face or (40 if args.detector == "yunet" else 80)  # cnnlab live's defaults
+    args.detect_width = args.detect_width or (YUNET_WIDTH if args.detector == "yunet" else 320)
     detector = make_detector(args.detector, args.detect_width, min_face, args.cascade, args.scale_factor,
                              args.min_neighbors)
     results = []
@@ -165,7 +166,7 @@ def main():
     ap.add_argument("--cascade", default="default", help="Haar cascade")
     ap.add_argument("--scale-factor", type=float, default=1.1, help="cascade scale factor")
     ap.add_argument("--min-neighbors", type=int, default=4, help="cascade min neighbours")
-    ap.add_argument("--detect-width", type=int, default=320, help="detection width")
+    ap.add_argument("--detect-width", type=int, help="detection width (default: cnnlab live's for the detector)")
     ap.add_argument("--min-face", type=int, help="smallest face in pixels (default: cnnlab live's for the detector)")
     ap.add_argument("--sweep", action="store_true", help="measure the detector settings instead")
     ap.add_argument("--sweep-faces", type=int, default=200, help="FER test faces in the sweep")

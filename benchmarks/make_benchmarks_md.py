@@ -73,15 +73,24 @@ def kind(rec: dict) -> str:
 
 
 def section(rec: dict) -> list[str]:
+    """One result: its command, machine and note, its table, and a table of its own for each field of a single
+    result that is itself a list of rows (the candidates of a sweep)."""
     speed = kind(rec) == "speed"
     rows = rows_of(rec["results"])
+    parts = {}
+    if len(rows) == 1:
+        parts = {k: v for k, v in rows[0].items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)}
+        rows = [{k: v for k, v in rows[0].items() if k not in parts}]
     if speed:
         rows = [{k: v for k, v in r.items() if k not in ACCURACY_COLUMNS} for r in rows]
     lines = [f"### {'Speed check: ' if speed else ''}{rec['name']}", "", f"- command: `{rec['command']}`",
              f"- machine: {rec['machine']}"]
     if rec.get("note"):
         lines.append(f"- note: {rec['note']}")
-    return lines + [""] + table(rows) + [""]
+    lines += [""] + (table(rows) + [""] if rows[0] else [])
+    for name, part in parts.items():
+        lines += [f"{name}:", ""] + table(part) + [""]
+    return lines
 
 
 def main():

@@ -469,6 +469,16 @@ def test_benchmarks_label_a_speed_check_and_show_no_accuracy():
     assert md.kind(real) == "result" and "| accuracy |" in "\n".join(md.section(real))
 
 
+def test_benchmarks_give_a_sweep_inside_a_result_its_own_table():
+    md = load_script(ROOT / "benchmarks" / "make_benchmarks_md.py")
+    rec = {"name": "crop", "kind": "result", "command": "python benchmarks/live_crop.py", "machine": "CPU", "note": "",
+           "results": {"faces": 700, "found": 661, "candidates": [{"crop": "fitted", "accuracy": 0.655},
+                                                                   {"crop": "ceiling", "accuracy": 0.67}]}}
+    lines = md.section(rec)
+    assert "| faces | found |" in lines and "candidates:" in lines and "| crop | accuracy |" in lines
+    assert "| fitted | 0.6550 |" in lines and "| ceiling | 0.6700 |" in lines
+
+
 def test_one_epoch_is_singular():
     from cnnlab.experiments.emnist import markdown
     row = {"model": "cnn", "params": 10, "accuracy": 0.5, "precision_macro": 0.5, "recall_macro": 0.5, "f1_macro": 0.5,

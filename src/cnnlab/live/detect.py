@@ -35,15 +35,16 @@ FACE_SIZE = 48
 FACE_MARGIN = 0.0
 # YuNet box (x, y, w, h) -> FER crop: a square of side `scale`·w centred at (x + w/2 + dx·w, y + h/2 + dy·h).
 # Measured by `benchmarks/live_crop.py` (benchmarks/results/live_crop_cpu.json): the medians of the fit from
-# YuNet's box to the true crop of 609 FER validation faces found in noisy 640×480 frames. With these values the
-# classifier is as accurate on detected faces as on the true crops (61.1% vs 60.9% for the model of that time);
-# YuNet's own box gave 58.6%, an eye-landmark crop 60.6%, and a grid of ±10% side and ±6% height around the fit
-# nothing better beyond the noise of 609 faces.
+# YuNet's box to the true crop of FER validation faces found in noisy 640×480 frames (first fitted on 609 faces
+# at 320 px; re-fitted on 661 at 400 px with the current model: scale 1.256, dy -0.024, the same within noise).
+# With these values the current model is right on 65.5% of the detected faces, against 67.0% on their true crops,
+# 64.5% on YuNet's own box and 63.7% on an eye-landmark crop; a grid of ±10% side and ±6% height around the fit
+# ranges from 63.7% to 67.2%, nothing better beyond the noise of 661 faces (±1.8 points).
 YUNET_CROP = {"scale": 1.256, "dx": 0.0, "dy": -0.029}
 # YuNet on a stream: the width of the copy it runs on, and the least score of a face. Measured by
 # `benchmarks/live_detect.py` (benchmarks/results/live_detect_cpu.json) on 1000 FER validation faces in noisy 640×480
 # frames: found 0.926 at 400 px and score 0.5, against 0.843 at 320 px and 0.6 (the earlier defaults), with no
-# false box in either; 480 px adds 1.7 points for 1.4× the pixels.
+# false box in either; 480 px adds 1.7 points for 1.2× YuNet's time, 640 px 3.5 points for 1.9×.
 YUNET_WIDTH, YUNET_SCORE = 400, 0.5
 # Smoother: the least correlation between a face's crop and its track's last crop for the two to be one person.
 # Measured by `benchmarks/live_track.py` (benchmarks/results/live_track_cpu.json) on validation faces: consecutive
