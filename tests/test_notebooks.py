@@ -49,3 +49,24 @@ def test_a_failing_notebook_is_reported(tmp_path):
     assert "broken on purpose" in (tmp_path / "out" / "broken.html").read_text()
     r = cnnlab("notebooks", "--notebooks", tmp_path / "nowhere", "--out", tmp_path / "out")
     assert r.returncode == 2 and r.stderr.startswith("error: --notebooks")
+
+
+def test_a_progress_bar_is_stored_as_one_line(tmp_path):
+    """A bar's updates (carriage returns, flushed one by one) are kept as Jupyter shows them: the last one."""
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import sys, time\nfor i in range(1, 6):\n    sys.stderr.write(f'\\repoch 1: {20 * i}%')\n"
+        "    sys.stderr.flush()\n    time.sleep(0.05)\nsys.stderr.write('\\n')\nsys.stderr.flush()\ntime.sleep(0.2)\n"
+        "print('done')")]
+    nbformat.write(nb, folder / "bar.ipynb")
+    r = cnnlab("notebooks", "--notebooks", folder, "--out", tmp_path / "out", "--quiet")
+    assert r.returncode == 0, r.stderr
+    executed = nbformat.read(tmp_path / "out" / "bar.ipynb", as_version=4)
+    err = [o for o in executed.cells[0].outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert len(err) == 1 and err[0].text == "epoch 1: 100%\n"
+    assert "done" in outputs(executed, "stream")
+    page = (tmp_path / "out" / "bar.html").read_text()
+    assert "epoch 1: 100%" in page and "epoch 1: 40%" not in page
