@@ -211,6 +211,20 @@ def test_smoother_matches_faces_by_overlap():
     assert sm.tracks == []
 
 
+def test_probability_bars_go_inside_the_box_when_another_face_is_below():
+    from cnnlab.live.annotate import draw
+    probs = dict.fromkeys(CLASSES, 1 / 7)
+    frame = np.full((320, 300, 3), 100, np.uint8)
+    draw(frame, [{"box": [50, 20, 100, 100], "label": "sad", "probs": probs},
+                 {"box": [50, 150, 100, 100], "label": "happy", "probs": probs}])
+    assert (frame[123:126, 60:140] == 100).all()  # the gap above the lower face's label is left alone
+    assert frame[75:118, 55:145].mean() < 60  # the upper face's chart, inside its box
+    assert frame[253:301, 55:145].mean() < 60  # the lower face's chart, below its box
+    lone = np.full((300, 300, 3), 100, np.uint8)
+    draw(lone, [{"box": [50, 20, 100, 100], "label": "sad", "probs": probs}])
+    assert lone[123:170, 55:145].mean() < 60 and (lone[75:118, 60:140] == 100).all()  # alone: below the box
+
+
 def test_smoother_starts_a_new_track_when_another_face_takes_the_place(faces):
     """Same place, same person (a little brighter, shifted a pixel): the track goes on. Same place, another
     person: a new track, which does not inherit the last person's probabilities."""
