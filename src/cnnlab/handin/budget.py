@@ -1,6 +1,6 @@
 """The three budgets of a hand-in (templates/budgets.json): `quick` (minutes on a CPU, for tests and CI), `cpu`
-(a 2-core CPU: 12 minutes measured on an AVX-512 one, BENCHMARKS.md) and `gpu` (the full-size experiments). The notebooks read theirs from
-$CNNLAB_BUDGET, which `cnnlab handin` sets."""
+(a 2-core CPU: 12 minutes measured on an AVX-512 one, BENCHMARKS.md) and `gpu` (the full-size experiments). The
+notebooks read theirs from $CNNLAB_BUDGET, which `cnnlab handin` sets."""
 
 from __future__ import annotations
 

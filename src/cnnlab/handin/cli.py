@@ -33,8 +33,8 @@ def register(sub) -> None:
                                    "runs are reused: the same command continues an interrupted build.")
     p.add_argument("--out", required=True, help="hand-in folder to write (or to continue)")
     p.add_argument("--budget", default="auto", choices=["auto", "quick", "cpu", "gpu"],
-                   help="quick: minutes on a CPU (a smoke run, for tests); cpu: a 2-core CPU (12 minutes on an AVX-512 one); "
-                        "gpu: the full-size experiments; auto: gpu when CUDA is available, else cpu")
+                   help="quick: minutes on a CPU (a smoke run, for tests); cpu: a 2-core CPU (12 minutes on an "
+                        "AVX-512 one); gpu: the full-size experiments; auto: gpu when CUDA is available, else cpu")
     p.add_argument("--data", help="folder holding emnist-byclass-reduced/, fer2013/ and cifar10/ (default: "
                                   "../shared/data next to the repository)")
     p.add_argument("--video", help="a webcam video recorded with 'cnnlab live --camera 0 --out video.mp4 --duration 60': "

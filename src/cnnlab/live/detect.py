@@ -4,9 +4,9 @@ Two detectors, same interface (`detect(frame) -> int array [N, 4]` of square (x,
 pixels, each box the FER-2013-like crop of a face):
 - `yunet` (default): YuNet-s (Apache-2.0, shipped in `cnnlab/shipped/yunet/` with its licence), run by OpenCV's
   `cv2.FaceDetectorYN`. Measured on FER validation faces pasted into 640×480 frames it finds 0.93 of them on a
-  400-px-wide copy of the frame (score ≥ 0.5), against about 0.6 for the Haar cascade. Its box runs from the hairline to
-  the chin, narrower than a FER crop; `YUNET_CROP` turns it into the square crop FER-2013 images are cut like
-  (measured by `benchmarks/live_crop.py`).
+  400-px-wide copy of the frame (score ≥ 0.5), against about 0.6 for the Haar cascade. Its box runs from the
+  hairline to the chin, narrower than a FER crop; `YUNET_CROP` turns it into the square crop FER-2013 images are
+  cut like (measured by `benchmarks/live_crop.py`).
 - `haar`: OpenCV's Haar cascades (shipped in the opencv-python wheel as `cv2.data`), the fallback. Its box is
   about the FER crop itself (`benchmarks/live_fps.py --sweep`).
 Detection runs on a copy of the frame downscaled to `detect_width` pixels, which is most of the speed.
