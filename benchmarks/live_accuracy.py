@@ -32,13 +32,18 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013
 
 
 def score(log: Path, truth: list[tuple[tuple, str]]) -> dict:
+    """Score a `cnnlab live --log` file against the truth: [(face box, class)] per frame."""
     frames = [json.loads(line) for line in log.read_text().splitlines()]
-    frames = [f for f in frames if "frame" in f]
+    return score_faces([f["faces"] for f in frames if "frame" in f], truth)
+
+
+def score_faces(frames: list[list[dict]], truth: list[tuple[tuple, str]]) -> dict:
+    """Share of frames whose face was found (a box's centre in it) and share of those labelled right, from the
+    faces ({"box", "label"}) given for each frame."""
     found = right = false = 0
-    for f, ((x, y, s, _), label) in zip(frames, truth):
-        hits = [face for face in f["faces"] if x <= face["box"][0] + face["box"][2] / 2 <= x + s
-                and y <= face["box"][1] + face["box"][3] / 2 <= y + s]
-        false += len(f["faces"]) - min(len(hits), 1)
+    for faces, (box, label) in zip(frames, truth):
+        hits = [face for face, hit in zip(faces, scene.centre_in([f["box"] for f in faces], box)) if hit]
+        false += len(faces) - min(len(hits), 1)
         if hits:
             found += 1
             right += hits[0]["label"] == label

@@ -68,8 +68,7 @@ def main():
     for i, (face, label) in enumerate(zip(faces, labels)):
         frame, (x, y, s, _) = scene.still(face, seed=10_000 + i)
         raw = det.raw(frame)
-        cx, cy = raw[:, 0] + raw[:, 2] / 2, raw[:, 1] + raw[:, 3] / 2
-        hit = np.nonzero((cx >= x) & (cx <= x + s) & (cy >= y) & (cy <= y + s))[0]
+        hit = np.nonzero(scene.centre_in(raw, (x, y, s, s)))[0]
         if len(hit):
             found.append((to_gray(frame), np.array([x, y, s, s]), raw[hit[0]], face, label))
     print(f"YuNet found {len(found)} of {len(faces)} faces", file=sys.stderr)

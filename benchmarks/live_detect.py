@@ -61,8 +61,7 @@ def main():
             found = false = 0
             for raw, (_, (x, y, s, _)) in zip(raws, stills):
                 raw = raw[(raw[:, 14] >= threshold) & (raw[:, 2] >= args.min_face)]
-                cx, cy = raw[:, 0] + raw[:, 2] / 2, raw[:, 1] + raw[:, 3] / 2
-                hit = (cx >= x) & (cx <= x + s) & (cy >= y) & (cy <= y + s)
+                hit = scene.centre_in(raw, (x, y, s, s))
                 found += bool(hit.any())
                 false += int(len(raw) - min(hit.sum(), 1))
             rows.append({"detect_width": width, "score": threshold, "found": round(found / len(frames), 4),

@@ -34,7 +34,7 @@ from common import write  # noqa: E402
 
 from cnnlab.live import scene  # noqa: E402
 from cnnlab.live.annotate import draw  # noqa: E402
-from cnnlab.live.detect import YUNET_WIDTH, HaarDetector, crop_faces, make_detector  # noqa: E402
+from cnnlab.live.detect import HaarDetector, crop_faces, make_detector  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
 
@@ -93,10 +93,8 @@ def run_video(path: Path, pipe, warmup: int = 10) -> dict:
 def fps(args) -> None:
     from cnnlab.live.app import Pipeline
     clf, model_name = classifier(args.model, args.backend, args.width)
-    min_face = args.min_face or (40 if args.detector == "yunet" else 80)  # cnnlab live's defaults
-    args.detect_width = args.detect_width or (YUNET_WIDTH if args.detector == "yunet" else 320)
-    detector = make_detector(args.detector, args.detect_width, min_face, args.cascade, args.scale_factor,
-                             args.min_neighbors)
+    detector = make_detector(args.detector, args.detect_width, args.min_face, args.cascade, args.scale_factor,
+                             args.min_neighbors)  # unset sizes: cnnlab live's defaults for a stream
     results = []
     faces, _ = scene.fer_faces(args.data, 8 * max(args.faces))
     faces = [faces[i] for i in scene.detectable(faces, detector, max(args.faces))]  # faces the detector finds
@@ -112,7 +110,7 @@ def fps(args) -> None:
     haar = (f" (cascade {args.cascade} scaleFactor {args.scale_factor} minNeighbors {args.min_neighbors})"
             if args.detector == "haar" else "")
     note = (f"model: {model_name}, backend {clf.backend}, tta {clf.tta}; detector {args.detector}{haar} detect-width "
-            f"{args.detect_width} min-face {min_face}; smooth {args.smooth}; load average at start "
+            f"{detector.detect_width} min-face {detector.min_face}; smooth {args.smooth}; load average at start "
             f"{os.getloadavg()[0]:.2f}; cv2 {cv2.__version__}")
     name = "live_fps_cpu" + ("" if args.detector == "yunet" else f"_{args.detector}")
     write(name, results, kind="speed", note=note)

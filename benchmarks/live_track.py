@@ -29,6 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import write  # noqa: E402
+from live_accuracy import score_faces  # noqa: E402
 from live_crop import DATA, val_faces  # noqa: E402
 
 from cnnlab.live import scene  # noqa: E402
@@ -57,13 +58,9 @@ def stream(model_ref: str, stills, labels, smooth: int, similarity: float | None
     model, ckpt, _ = load_fer_model(model_ref)
     pipe = Pipeline(Classifier(model, ckpt, torch.device("cpu"), "onnx"), YuNetDetector(), 0.0, smooth)
     pipe.smoother = Smoother(smooth, min_similarity=similarity)
-    found = right = 0
-    for (frame, (x, y, s, _)), label in zip(stills, labels):
-        hits = [f for f in pipe(frame) if x <= f["box"][0] + f["box"][2] / 2 <= x + s
-                and y <= f["box"][1] + f["box"][3] / 2 <= y + s]
-        found += bool(hits)
-        right += bool(hits) and hits[0]["label"] == CLASSES[int(label)]
-    return {"found": round(found / len(stills), 4), "right_of_found": round(right / max(found, 1), 4)}
+    result = score_faces([pipe(frame) for frame, _ in stills],
+                         [(box, CLASSES[int(label)]) for (_, box), label in zip(stills, labels)])
+    return {k: result[k] for k in ("found", "right_of_found")}
 
 
 def main():

@@ -147,8 +147,7 @@ def test_yunet_ships_in_the_package_and_finds_fer_faces():
         boxes = det.detect(frame)
         assert boxes.dtype.kind == "i" and boxes.shape[1:] == (4,)
         raw = det.raw(frame)
-        cx, cy = raw[:, 0] + raw[:, 2] / 2, raw[:, 1] + raw[:, 3] / 2
-        hit = raw[(cx >= x) & (cx <= x + size) & (cy >= y) & (cy <= y + size)][:1]
+        hit = raw[scene.centre_in(raw, (x, y, size, size))][:1]
         if not len(hit):
             continue
         found += 1

@@ -21,8 +21,7 @@ from cnnlab.atomic import atomic_write_bytes, temp_path
 from cnnlab.errors import DataError, UsageError
 from cnnlab.live import DEFAULT_MODEL
 from cnnlab.live.annotate import draw
-from cnnlab.live.detect import (FACE_MARGIN, FACE_SIZE, YUNET_WIDTH, Smoother, crop_faces, make_detector,
-                                to_gray)
+from cnnlab.live.detect import FACE_MARGIN, FACE_SIZE, Smoother, crop_faces, make_detector, to_gray
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_EXTS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG", ".mov": "mp4v"}
@@ -156,7 +155,7 @@ def build_pipeline(args, device=None) -> tuple[Pipeline, dict]:
     device = device or pick_device(args.device)
     model, ckpt, card = load_fer_model(args.model, device)
     margin = args.margin if args.margin is not None else (card.get("preprocess") or {}).get("face_margin", FACE_MARGIN)
-    detector = make_detector(args.detector, detect_width(args), min_face(args), args.cascade, args.scale_factor,
+    detector = make_detector(args.detector, detect_width(args), args.min_face, args.cascade, args.scale_factor,
                              args.min_neighbors)
     classifier = Classifier(model, ckpt, device, args.backend, getattr(args, "tta", None))
     pipe = Pipeline(classifier, detector, margin, args.smooth, args.redetect)
@@ -164,19 +163,12 @@ def build_pipeline(args, device=None) -> tuple[Pipeline, dict]:
                   "device": str(device), "backend": classifier.backend, "tta": classifier.tta}
 
 
-def detect_width(args) -> int:
-    """--detect-width, else for a stream 400 px with YuNet and 320 with Haar (speed), and 640 px for a still image
-    (small faces too)."""
+def detect_width(args) -> int | None:
+    """--detect-width, else 640 px for a still image (small faces too), else None: the detector's own default
+    for a stream (speed)."""
     if args.detect_width is not None:
         return args.detect_width
-    if getattr(args, "image", None) is not None:
-        return 640
-    return YUNET_WIDTH if args.detector == "yunet" else 320
-
-
-def min_face(args) -> int:
-    """--min-face, else what each detector does well: 40 px for YuNet, 80 px for the Haar cascade."""
-    return args.min_face if args.min_face is not None else (40 if args.detector == "yunet" else 80)
+    return 640 if getattr(args, "image", None) is not None else None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -396,9 +388,9 @@ def open_window(args) -> Window | None:
         return None
 
 
-def no_face_message(args, frame: np.ndarray, info: dict) -> str:
+def no_face_message(args, frame: np.ndarray, smallest: int) -> str:
+    """Why no face was found in a still image; `smallest` is the detector's --min-face."""
     h, w = frame.shape[:2]
-    smallest = min_face(args)
     if min(h, w) < 2 * smallest or min(h, w) <= 96:
         why = (f"the image is only {w}×{h} px; if it is already a face crop (like the 48×48 FER-2013 images), "
                "add --whole-image")
@@ -414,7 +406,7 @@ def run_image(args, frame: np.ndarray, pipe: Pipeline, info: dict, window: Windo
     record = {"frame": 0, "faces": faces}
     print(json.dumps({"file": args.image, **record}))
     if not faces:
-        raise DataError(no_face_message(args, frame, info))
+        raise DataError(no_face_message(args, frame, pipe.detector.min_face))
     draw(frame, faces, bars=not args.no_bars)
     if args.out:
         write_image(args.out, frame)

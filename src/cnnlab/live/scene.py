@@ -93,6 +93,17 @@ def still(face: np.ndarray, seed: int, width: int = 640, height: int = 480, size
     return frame, box
 
 
+def centre_in(boxes, box) -> np.ndarray:
+    """bool [N]: which of `boxes` (x, y, w, h in their first four columns: detector rows or face boxes) have their
+    centre inside `box` (x, y, w, h). A face pasted at `box` is found when one of them does."""
+    b = np.asarray(boxes, dtype=np.float64)
+    if b.size == 0:
+        return np.zeros(0, dtype=bool)
+    x, y, w, h = box
+    cx, cy = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2
+    return (cx >= x) & (cx <= x + w) & (cy >= y) & (cy <= y + h)
+
+
 def write_video(path: str | Path, frame_iter, fps: float = 10.0) -> int:
     """Write frames to .mp4 (mp4v), .avi (MJPG) or .y4m (raw YUV 4:2:0, what Chromium's fake camera reads).
     Returns the number of frames written."""
