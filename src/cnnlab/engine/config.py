@@ -48,6 +48,7 @@ class TrainConfig:
     ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off); val/test/best.pt use it
     tta: str = "none"  # test-time augmentation of the final metrics and of the model card: none | flip
     seed: int = 0
+    split_seed: int | None = None  # seed of the validation carve (None: seed): runs of other seeds share one val
     device: str = "auto"
     val_fraction: float = 0.1
     limit_train: int | None = None
@@ -254,7 +255,7 @@ def apply_overrides(d: dict, assignments: list[str]) -> dict:
 
 
 # The fields that must agree between a run and its --resume (the others, like epochs, may change).
-RESUME_KEYS = ("dataset", "model", "model_kwargs", "param_budget", "batch_size", "optimizer", "seed",
+RESUME_KEYS = ("dataset", "model", "model_kwargs", "param_budget", "batch_size", "optimizer", "seed", "split_seed",
                "val_fraction", "limit_train",
                "lr", "weight_decay", "momentum", "nesterov")  # these four live in the optimiser's saved state
 

@@ -38,7 +38,7 @@ def load_splits(cfg: TrainConfig) -> tuple[TensorData, TensorData, TensorData]:
     """(train, val, test): val is a stratified slice of train; the test split is never used to pick anything."""
     ds = datasets.get(cfg.dataset)
     full = limit(ds.load(cfg.data, "train", cache=cfg.cache_dir, download_missing=cfg.download), cfg.limit_train, cfg.seed)
-    tr, va = stratified_split(full.labels, cfg.val_fraction, cfg.seed)
+    tr, va = stratified_split(full.labels, cfg.val_fraction, cfg.seed if cfg.split_seed is None else cfg.split_seed)
     test = limit(ds.load(cfg.data, "test", cache=cfg.cache_dir), cfg.limit_test, cfg.seed)
     return full.subset(tr), full.subset(va), test
 
