@@ -1,4 +1,5 @@
 """`cnnlab distill teacher|student|sweep|compare`: CIFAR-10, a ResNet teacher distilled into a MobileNetV2 student.
+`student` and `sweep` also take `--dataset fer2013` (the FER recipe's student, taught by one model or an ensemble).
 
 Every handler imports torch and the rest inside itself, so `cnnlab --help` stays fast. Options left unset take
 the recipes in `cnnlab.experiments.distill` (DEFAULTS for students, PROBE and FINETUNE for the teacher).
@@ -13,6 +14,7 @@ from cnnlab.clikit import Formatter, positive_float, positive_int
 from cnnlab.errors import UsageError
 
 DATASET = "cifar10"
+STUDENT_DATASETS = ("cifar10", "fer2013")  # what `student` and `sweep` train on (--dataset)
 ARCHS = ("resnet50", "resnet18")
 SWEEP_EPOCHS = 10  # a sweep's runs are short: epochs of each unless --epochs
 
@@ -28,15 +30,17 @@ def floats(text: str, option: str) -> list[float]:
 
 
 def config(args, recipe: dict | None = None, **overrides):
-    """TrainConfig = built-in < cifar10 recipe < `recipe` (a teacher's) < overrides < command line < --set."""
+    """TrainConfig = built-in < the dataset's recipe (cifar10 unless --dataset) < `recipe` (a teacher's) <
+    overrides < command line < --set."""
     from cnnlab.cli import config_from_args
-    return config_from_args(args, DATASET, **{**(recipe or {}), **overrides})
+    return config_from_args(args, getattr(args, "dataset", None) or DATASET, **{**(recipe or {}), **overrides})
 
 
 def student_recipes(dataset, epochs: int | None = None):
-    """What --help of a student command shows: cifar10's recipe (`epochs` when the command has its own default)."""
+    """What --help of a student command shows: the dataset's recipes (`epochs` when the command has its own
+    default)."""
     from cnnlab.cli import dataset_recipes
-    table, default = dataset_recipes(DATASET)
+    table, default = dataset_recipes(dataset if dataset in STUDENT_DATASETS else DATASET)
     if epochs is not None:
         table = {name: {**fields, "epochs": epochs} for name, fields in table.items()}
     return table, default, "--recipe"
@@ -81,7 +85,8 @@ def run_student(args) -> int:
     from cnnlab.distill.student import train_student
     check(args.alpha, args.tau)
     cfg = config(args)
-    result = train_student(cfg, args.teacher, args.alpha, args.tau, args.t2_scale)
+    result = train_student(cfg, args.teacher, args.alpha, args.tau, args.t2_scale,
+                           teacher_flip=args.teacher_flip, teacher_targets=args.teacher_targets)
     if result and not result.get("stopped") and not cfg.quiet:
         print_json(_summary(result))
     return 0
@@ -95,7 +100,8 @@ def run_sweep(args) -> int:
         raise UsageError("--teacher: a sweep of alpha and tau needs a teacher run folder (cnnlab distill teacher ...)")
     cfg = config(args, epochs=SWEEP_EPOCHS)
     check_resumable(cfg.out, cfg.resume)
-    result = sweep(cfg, args.teacher, alphas, taus, Path(args.out), args.t2_scale)
+    result = sweep(cfg, args.teacher, alphas, taus, Path(args.out), args.t2_scale, args.teacher_flip,
+                   args.teacher_targets)
     if result and not result.get("stopped"):
         print((Path(args.out) / "sweep.md").read_text())
     return 0
@@ -139,7 +145,20 @@ def _kd_options(p) -> None:
                    help="multiply the soft term by tau² (Hinton et al.), so its gradients keep their size across tau")
 
 
-STUDENT_NOTE = "Unset options take the cifar10 recipe of the student (listed at the end)."
+def _student_options(p) -> None:
+    """What `student` and `sweep` add to the compare pipeline's options: the dataset and how the teacher looks."""
+    from cnnlab.distill.student import TARGETS
+    p.add_argument("--dataset", choices=STUDENT_DATASETS, default=DATASET,
+                   help="the data the student trains on (unset options take this dataset's recipe)")
+    p.add_argument("--teacher-flip", action="store_true",
+                   help="the teacher's probabilities are the average over each image and its mirror image")
+    p.add_argument("--teacher-targets", choices=TARGETS, default="augmented",
+                   help="augmented: the teacher runs on each augmented batch the student sees; clean: it runs once "
+                        "on the stored training images and the student's augmented views reuse those logits (cheap "
+                        "for an ensemble)")
+
+
+STUDENT_NOTE = "Unset options take the student recipe of --dataset, cifar10 by default (listed at the end)."
 
 
 def register(sub) -> None:
@@ -162,20 +181,25 @@ def register(sub) -> None:
 
     s = dsub.add_parser("student", formatter_class=Formatter, add_help=False,
                         help="train the student (MobileNetV2, CIFAR stem) with the distillation loss, or alone")
-    s.add_argument("--teacher", required=True, metavar="RUN_DIR|none",
-                   help="the teacher's run folder (or checkpoint); 'none' trains the student on the labels alone")
+    s.add_argument("--teacher", required=True, metavar="RUN_DIR[,RUN_DIR...]|none",
+                   help="the teacher's run folder (or checkpoint, or shipped model's name); several separated by "
+                        "commas are one teacher, the average of their probabilities; 'none' trains the student on "
+                        "the labels alone")
     s.add_argument("--alpha", type=float, default=0.5, help="weight of the hard-label term, in [0, 1]")
     s.add_argument("--tau", type=float, default=4.0, help="softmax temperature of the soft term, > 0")
     _kd_options(s)
+    _student_options(s)
     add_train_options(s, recipes_of=student_recipes, note=STUDENT_NOTE)
     s.set_defaults(func=run_student)
 
     w = dsub.add_parser("sweep", formatter_class=Formatter, add_help=False,
                         help="short student runs over a grid of alpha and tau: sweep.json, sweep.md, sweep.png")
-    w.add_argument("--teacher", required=True, metavar="RUN_DIR", help="the teacher's run folder")
+    w.add_argument("--teacher", required=True, metavar="RUN_DIR[,RUN_DIR...]",
+                   help="the teacher's run folder, or several separated by commas (their ensemble)")
     w.add_argument("--alphas", default="0.1,0.5,0.9", help="comma-separated values of alpha")
     w.add_argument("--taus", default="1,2,4,8", help="comma-separated values of tau")
     _kd_options(w)
+    _student_options(w)
     add_train_options(w, recipes_of=lambda dataset: student_recipes(dataset, SWEEP_EPOCHS), note=STUDENT_NOTE)
     w.set_defaults(func=run_sweep)
 
@@ -194,5 +218,6 @@ def register(sub) -> None:
     c.add_argument("--distill-from", choices=["finetune", "linear-probe"], default="finetune",
                    help="which teacher the students learn from")
     _kd_options(c)
-    add_train_options(c, recipes_of=student_recipes, note=STUDENT_NOTE)
+    add_train_options(c, recipes_of=student_recipes,
+                      note="Unset options take the cifar10 recipe of the student (listed at the end).")
     c.set_defaults(func=run_compare)

@@ -26,12 +26,13 @@ def check(alpha: float, tau: float) -> None:
 
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor | None, targets: torch.Tensor, alpha: float,
-            tau: float, t2_scale: bool = False) -> torch.Tensor:
+            tau: float, t2_scale: bool = False, weight: torch.Tensor | None = None) -> torch.Tensor:
     """The batch mean of α·H(y, σ(z_s)) + (1 − α)·H(σ(z_t/τ), σ(z_s/τ)) (× τ² on the soft term with t2_scale).
-    `teacher_logits` may be None when α = 1 (no soft term)."""
+    `teacher_logits` may be None when α = 1 (no soft term). `weight` (per class) weighs the hard term as the
+    recipe's --class-weights weigh the plain cross-entropy."""
     check(alpha, tau)
     z_s = student_logits.float()
-    loss = alpha * F.cross_entropy(z_s, targets) if alpha > 0 else z_s.new_zeros(())
+    loss = alpha * F.cross_entropy(z_s, targets, weight=weight) if alpha > 0 else z_s.new_zeros(())
     if alpha == 1:
         return loss
     if teacher_logits is None:

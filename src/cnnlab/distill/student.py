@@ -4,7 +4,9 @@ The engine's `loss_fn` hook gets each training batch (after augmentation) and it
 `TeacherLogits` runs the teacher on that batch in inference mode under autocast. Without augmentation a row's
 image is the same every epoch, so its logits are computed once and cached (by row) for the rest of the run, and
 for every run that shares the same `TeacherLogits` (a sweep). `--teacher none` trains the same student with the
-plain cross-entropy: the baseline (kd_loss with alpha = 1 is exactly that loss).
+plain cross-entropy: the baseline (kd_loss with alpha = 1 is exactly that loss). Several teachers (`--teacher
+A,B,C`) are one `Ensemble`; `--teacher-targets clean` computes its logits once on the stored training images
+(`cnnlab.distill.ensemble`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from cnnlab.engine.checkpoint import atomic_write_json
 from cnnlab.engine.config import TrainConfig
 from cnnlab.engine.evaluate import autocast
 from cnnlab.errors import UsageError
+
+
+TARGETS = ("augmented", "clean")  # where the teacher looks: each augmented batch, or the stored image once
+DEFAULTS = {"teacher_flip": False, "teacher_targets": "augmented"}  # of a distill.json written before they existed
 
 
 class TeacherLogits:
@@ -62,13 +68,15 @@ class TeacherLogits:
         return self.store[rows]
 
 
-def make_loss(logits_of: TeacherLogits | None, alpha: float, tau: float, t2_scale: bool = False):
-    """The engine's loss_fn(logits, targets, images, rows) for given alpha and tau."""
+def make_loss(logits_of, alpha: float, tau: float, t2_scale: bool = False, weight: torch.Tensor | None = None):
+    """The engine's loss_fn(logits, targets, images, rows) for given alpha and tau (`logits_of`: a TeacherLogits or
+    an ensemble's CleanTargets; `weight`: the hard term's class weights)."""
     check(alpha, tau)
 
     def loss_fn(logits, targets, images, rows):
         teacher = logits_of(images, rows) if alpha < 1 else None
-        return kd_loss(logits, teacher, targets, alpha, tau, t2_scale)
+        w = weight.to(logits.device) if weight is not None else None
+        return kd_loss(logits, teacher, targets, alpha, tau, t2_scale, w)
     return loss_fn
 
 
@@ -93,10 +101,39 @@ def dataset_classes(cfg: TrainConfig) -> tuple[list[str], list[int]]:
     return t.classes, t.input_shape
 
 
-def teacher_logits(cfg: TrainConfig, teacher: str) -> TeacherLogits:
+def teacher_refs(teacher: str) -> list[str]:
+    """The models of --teacher: one, or several separated by commas (an ensemble)."""
+    refs = [r.strip() for r in str(teacher).split(",") if r.strip()]
+    if not refs:
+        raise UsageError(f"--teacher: expected a run folder, model file or shipped name (or several, separated by "
+                         f"commas), got {teacher!r}")
+    return refs
+
+
+def teacher_model(cfg: TrainConfig, teacher: str, flip: bool = False) -> tuple[torch.nn.Module, int]:
+    """(the teacher, its number of classes): one model, or the Ensemble of several (or of one with its mirror)."""
+    from cnnlab.distill.ensemble import Ensemble
     classes, shape = dataset_classes(cfg)
-    model, ckpt = load_teacher(teacher, cfg.dataset, classes, shape)
-    return TeacherLogits(model, ckpt["num_classes"], cache=not any(cfg.augment.values()))
+    loaded = [load_teacher(ref, cfg.dataset, classes, shape) for ref in teacher_refs(teacher)]
+    if len(loaded) == 1 and not flip:
+        return loaded[0][0], loaded[0][1]["num_classes"]
+    return Ensemble([m for m, _ in loaded], flip), loaded[0][1]["num_classes"]
+
+
+def teacher_logits(cfg: TrainConfig, teacher: str, flip: bool = False, targets: str = "augmented"):
+    """What the student's loss asks for the teacher's logits: on each augmented batch ('augmented', cached by row
+    when there is no augmentation), or once on the stored training images ('clean', CleanTargets)."""
+    if targets not in TARGETS:
+        raise UsageError(f"--teacher-targets must be one of {', '.join(TARGETS)}, not {targets!r}")
+    model, num_classes = teacher_model(cfg, teacher, flip)
+    if targets == "clean":
+        from cnnlab.distill.ensemble import CleanTargets
+        from cnnlab.engine.logging import log
+        from cnnlab.engine.train import load_splits
+        images = load_splits(cfg)[0].images
+        log(f"teacher: logits of {len(images)} training images, once", cfg.quiet)
+        return CleanTargets(model, images, precision=cfg.precision)
+    return TeacherLogits(model, num_classes, cache=not any(cfg.augment.values()))
 
 
 def check_same(out: Path, info: dict) -> None:
@@ -104,7 +141,8 @@ def check_same(out: Path, info: dict) -> None:
     path = out / "distill.json"
     if path.exists():
         old = json.loads(path.read_text())
-        changed = [k for k in ("teacher", "alpha", "tau", "t2_scale") if old.get(k) != info.get(k)]
+        keys = ("teacher", "alpha", "tau", "t2_scale", "teacher_flip", "teacher_targets")
+        changed = [k for k in keys if k in info and old.get(k, DEFAULTS.get(k)) != info[k]]
         if changed:
             raise UsageError(f"--resume: {out} was trained with {', '.join(f'{k}={old.get(k)!r}' for k in changed)}; "
                              "use the same distillation options, or another --out")
@@ -122,19 +160,23 @@ def _record(out: Path, info: dict, resume: bool) -> None:
 
 
 def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau: float = 4.0, t2_scale: bool = False,
-                  logits_of: TeacherLogits | None = None) -> dict:
-    """Train cfg's student into cfg.out: with kd_loss against `teacher` (a run folder / checkpoint / shipped name),
-    or with the plain cross-entropy when teacher is None or 'none'. Returns the engine's result (test metrics)."""
-    from cnnlab.engine.train import train
+                  logits_of=None, teacher_flip: bool = False, teacher_targets: str = "augmented") -> dict:
+    """Train cfg's student into cfg.out: with kd_loss against `teacher` (a run folder / checkpoint / shipped name, or
+    several separated by commas: their ensemble), or with the plain cross-entropy when teacher is None or 'none'.
+    Returns the engine's result (test metrics)."""
+    from cnnlab.engine.train import class_weights, load_splits, train
     check(alpha, tau)
     out = Path(cfg.out)
     if teacher in (None, "", "none"):
         _record(out, {"teacher": "none", "alpha": 1.0, "tau": None, "t2_scale": False, "loss": "cross-entropy"}, cfg.resume)
         return train(cfg)
     if logits_of is None and alpha < 1:
-        logits_of = teacher_logits(cfg, teacher)
+        logits_of = teacher_logits(cfg, teacher, teacher_flip, teacher_targets)
+    weight = class_weights(cfg, load_splits(cfg)[0], "cpu") if cfg.class_weights != "none" else None
     _record(out, {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
+                  "teacher_flip": teacher_flip, "teacher_targets": teacher_targets,
                   "teacher_logits_cached": bool(logits_of and logits_of.cache),
+                  "hard_term_class_weights": cfg.class_weights,
                   "loss": "alpha*H(y, softmax(z_s)) + (1-alpha)*H(softmax(z_t/tau), softmax(z_s/tau))"
                           + (" * tau^2" if t2_scale else "")}, cfg.resume)
-    return train(cfg, loss_fn=make_loss(logits_of, alpha, tau, t2_scale))
+    return train(cfg, loss_fn=make_loss(logits_of, alpha, tau, t2_scale, weight))

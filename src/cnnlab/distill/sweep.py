@@ -20,25 +20,26 @@ def run_name(alpha: float, tau: float) -> str:
 
 
 def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float], out: Path,
-          t2_scale: bool = False) -> dict:
+          t2_scale: bool = False, teacher_flip: bool = False, teacher_targets: str = "augmented") -> dict:
     """Train base's student for every (alpha, tau) into out/alpha<A>-tau<T>; returns the sweep.json dict."""
     from cnnlab.distill.student import check_same, teacher_logits, train_student
     for a in alphas:
         for t in taus:
             check(a, t)
     out = Path(out)
-    logits_of = teacher_logits(base, teacher) if min(alphas) < 1 else None
+    logits_of = teacher_logits(base, teacher, teacher_flip, teacher_targets) if min(alphas) < 1 else None
     rows = []
     for alpha in alphas:
         for tau in taus:
             run = out / run_name(alpha, tau)
             cfg = stage(base, out=str(run))
             if base.resume and (run / "metrics.json").exists():
-                check_same(run, {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale})
+                check_same(run, {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
+                                 "teacher_flip": teacher_flip, "teacher_targets": teacher_targets})
                 log(f"sweep: alpha {alpha:g}, tau {tau:g}: finished run found in {run}, reusing it", base.quiet)
             else:
                 log(f"=== sweep: alpha {alpha:g}, tau {tau:g} ===", base.quiet)
-                result = train_student(cfg, teacher, alpha, tau, t2_scale, logits_of)
+                result = train_student(cfg, teacher, alpha, tau, t2_scale, logits_of, teacher_flip, teacher_targets)
                 if result.get("stopped"):
                     return {"stopped": True}
             m = json.loads((run / "metrics.json").read_text())
@@ -46,7 +47,8 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
                          "precision_macro": m["precision_macro"], "recall_macro": m["recall_macro"],
                          "epochs": base.epochs, "seconds": m["train_seconds"], "run": str(run)})
     best = max(rows, key=lambda r: r["accuracy"])
-    result = {"teacher": str(teacher), "t2_scale": t2_scale, "epochs": base.epochs, "runs": rows,
+    result = {"teacher": str(teacher), "t2_scale": t2_scale, "teacher_flip": teacher_flip,
+              "teacher_targets": teacher_targets, "dataset": base.dataset, "epochs": base.epochs, "runs": rows,
               "best": {k: best[k] for k in ("alpha", "tau", "accuracy", "f1_macro", "run")}}
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun every process knows the result; process 0 writes it
         return result
