@@ -85,7 +85,7 @@ def test_face_crops_stay_whole_and_a_photo_without_a_face_says_so(photo, tmp_pat
 
 
 def test_visualize_looks_at_one_face_of_the_photo(photo, tmp_path, capsys):
-    path, truth = photo
+    path, _ = photo
     # visualize explains one forward pass: the model without its flip test-time augmentation
     code, lines, _ = run(["predict", MODEL, path, "--device", "cpu", "--tta", "none"], capsys)
     predicted = [json.loads(line) for line in lines]

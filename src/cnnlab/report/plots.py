@@ -137,7 +137,7 @@ def overlay_curves(histories: dict[str, list[dict]], path: Path, title: str = ""
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), handlelength=3.5, fontsize=9,
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), handlelength=3.5, fontsize=9,
                frameon=False)
     fig.suptitle(title)
     return save(fig, path)
