@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from cnnlab.experiments import recipes
 from conftest import cnnlab
 from test_report import Page
 
@@ -58,6 +59,9 @@ def test_demo_report_carries_each_runs_metrics(demo):
         config = json.loads((out / name / "config.json").read_text())
         assert config["epochs"] == 1 and config["model"] == name and config["samples"]["test"] == 2000
         assert len((out / name / "history.csv").read_text().strip().splitlines()) == 2
+        # config.json names the recipe the demo ran, and that recipe (as `cnnlab recipes` lists it) has its values
+        recipe = recipes("emnist")[config["recipe"]]
+        assert config["recipe"] == "demo" and all(config[k] == v for k, v in recipe.items() if k != "epochs")
     text = (out / "report.html").read_text()
     page = Page(text)
     # one section per run, in the comparison's order, each headed by that run's test accuracy

@@ -103,6 +103,11 @@ def test_report_of_one_run_has_every_section(runs, tmp_path):
     for c in ("0", "A", "e"):
         assert per_class[c] == (f"{metrics['per_class'][c]['precision']:.4f}", f"{metrics['per_class'][c]['recall']:.4f}")
     assert f"{metrics['accuracy']:.4f}" in text
+    # the 62-row per-class table is folded (<details>), the averages above it are not
+    folded = re.search(r'id="run1-metrics".*?<details><summary>([^<]*)</summary>(.*?)</details>', text, re.S)
+    assert folded and "62 classes" in folded.group(1)
+    assert sum(f"<tr><td>{c}</td>" in folded.group(2) for c in metrics["classes"]) == 62
+    assert "<td>macro</td>" in text.split("<details>")[0]
     # confusion matrix: counts and row-normalised
     alts = [a["alt"] for a in page.images("run1-confusion")]
     assert any("counts" in a for a in alts) and any("row-normalised" in a for a in alts)
@@ -137,6 +142,30 @@ def test_two_runs_side_by_side_and_notes(runs, tmp_path):
     assert re.search(rf"<td>accuracy</td><td>{m1['accuracy']:.4f}</td><td>{m2['accuracy']:.4f}</td>", text)
     assert any(t == "img" and "overlaid" in a.get("alt", "") for t, a in side)
     assert "<h2>MLP vs CNN</h2>" in text
+
+
+def test_all_runs_plot_legend_says_train_dashed_test_solid(tmp_path, monkeypatch):
+    """The caption under the 'all runs' plot says test solid, train dashed: the legend shows those two line styles
+    (long enough for the dashes to show, no marker hiding them) and one colour per run, as the lines are drawn."""
+    from matplotlib.colors import to_rgb
+
+    from cnnlab.report import plots
+    figures = []
+    monkeypatch.setattr(plots, "save", lambda fig, path: figures.append(fig) or path)
+    history = [{"epoch": e, "train_loss": 2.0 / e, "test_loss": 1.5 / e, "train_acc": 0.3 * e, "test_acc": 0.35 * e}
+               for e in (1, 2)]
+    plots.overlay_curves({"mlp": history, "cnn": history}, tmp_path / "o.png", title="all runs")
+    fig = figures[0]
+    (legend,) = fig.legends
+    entries = {t.get_text(): h for t, h in zip(legend.get_texts(), legend.legend_handles)}
+    assert list(entries) == ["mlp", "cnn", "train", "test"]
+    assert entries["train"].get_linestyle() == "--" and entries["test"].get_linestyle() == "-"
+    assert all(entries[s].get_marker() in (None, "None", "") for s in ("train", "test"))
+    assert legend.handlelength >= 3
+    drawn = {line.get_label(): line for ax in fig.axes for line in ax.get_lines()}
+    for run in ("mlp", "cnn"):
+        assert drawn[f"{run} train"].get_linestyle() == "--" and drawn[f"{run} test"].get_linestyle() == "-"
+        assert to_rgb(drawn[f"{run} test"].get_color()) == to_rgb(entries[run].get_facecolor())
 
 
 def test_unreachable_data_is_said_not_fatal(runs, tmp_path):

@@ -440,8 +440,12 @@ def add_predict(sub) -> None:
     add_device(p)
     p.add_argument("--top", type=nonneg_int, default=0, help="keep only the N most probable classes (0 = all)")
     p.add_argument("--skip-bad", action="store_true",
-                   help="skip missing or unreadable images (each named on stderr, then a count) instead of stopping "
-                        "at the first")
+                   help="skip missing or unreadable images, and photos with no face for a face model (each named on "
+                        "stderr, then a count), instead of stopping at the first")
+    p.add_argument("--whole-image", action="store_true",
+                   help="a face model (FER-2013) classifies each image whole, as one face; by default it finds the "
+                        "faces of an image larger than twice its input as 'cnnlab live --image' does and gives one "
+                        "line per face, with its index and box")
     p.set_defaults(func=run_predict)
 
 
@@ -449,6 +453,7 @@ def run_predict(args) -> int:
     import numpy as np
     import torch
 
+    from cnnlab import photo
     from cnnlab.data.images import read_image
     from cnnlab.engine.distributed import pick_device
     from cnnlab.engine.evaluate import predict_logits
@@ -457,13 +462,21 @@ def run_predict(args) -> int:
     device = pick_device(args.device)
     model, ckpt = load_model(args.run, device)
     tta = args.tta or ckpt.get("tta") or "none"
-    files, arrays, skipped = [], [], []
+    files, arrays, skipped = [], [], []  # files: (file, {"face": index, "box": box} for a face found in a photo)
     for f in args.images:
         try:
             if not Path(f).is_file():
                 raise DataError(f"no such image file: {f}")
+            if photo.needs_faces(Path(f), ckpt, args.whole_image):
+                boxes, crops = photo.find_faces(Path(f), args.run)
+                if not len(boxes):
+                    raise photo.no_face(Path(f))
+                print(photo.found_line(Path(f), len(boxes)), file=sys.stderr)
+                arrays += list(crops)
+                files += [(f, {"face": i, "box": [int(v) for v in box]}) for i, box in enumerate(boxes)]
+                continue
             arrays.append(read_image(Path(f), ckpt["input_shape"]))
-            files.append(f)
+            files.append((f, {}))
         except DataError as e:
             if not args.skip_bad:
                 raise UsageError(f"{e}; --skip-bad skips such files") from None
@@ -475,9 +488,9 @@ def run_predict(args) -> int:
         raise DataError("none of the images could be read")
     probs = predict_logits(model, torch.from_numpy(np.stack(arrays)), device, tta=tta).softmax(1)
     classes = ckpt["classes"]
-    for f, p in zip(files, probs):
+    for (f, face), p in zip(files, probs):
         order = p.argsort(descending=True)[: args.top or len(classes)]
-        print(json.dumps({"file": f, "class": classes[int(order[0])],
+        print(json.dumps({"file": f, **face, "class": classes[int(order[0])],
                           "probabilities": {classes[int(i)]: round(float(p[i]), 6) for i in order}}))
     return 0
 

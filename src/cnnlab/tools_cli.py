@@ -6,9 +6,10 @@ Every handler imports torch, matplotlib, onnx or h5py inside itself, so `cnnlab 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
-from cnnlab.clikit import Formatter, add_device, positive_float, positive_int
+from cnnlab.clikit import Formatter, add_device, nonneg_int, positive_float, positive_int
 
 
 def register(sub) -> None:
@@ -25,6 +26,11 @@ def register(sub) -> None:
     v.add_argument("--target", metavar="CLASS", help="class whose score Grad-CAM and saliency explain; "
                                                      "default: the predicted class")
     v.add_argument("--max-maps", type=positive_int, default=32, help="most active channels drawn per layer")
+    v.add_argument("--face", type=nonneg_int, default=0,
+                   help="a face model (FER-2013) given a photo larger than twice its input looks at this face of the "
+                        "ones 'cnnlab live --image' finds in it, numbered from 0, left to right")
+    v.add_argument("--whole-image", action="store_true",
+                   help="a face model looks at the whole image as one face, without finding faces in it")
     add_device(v)
     v.set_defaults(func=run_visualize)
 
@@ -54,8 +60,12 @@ def run_visualize(args) -> int:
     model, ckpt = load_model(args.run, device, torch_only="Grad-CAM and saliency need a PyTorch model's gradients, "
                                                           "filters and feature maps its layers")
     result = visualize(model, ckpt, Path(args.image), Path(args.out), args.layers, args.target, args.max_maps,
-                       device, name=args.run)
-    print(json.dumps({k: result[k] for k in ("image", "class", "gradcam", "layers")}))
+                       device, name=args.run, whole_image=args.whole_image, face=args.face)
+    if "face" in result:
+        from cnnlab.photo import found_line
+        print(f"{found_line(Path(args.image), result['face']['faces'])}; looking at face {args.face} "
+              f"(box {result['face']['box']}; --face N picks another)", file=sys.stderr)
+    print(json.dumps({k: result[k] for k in ("image", "face", "class", "gradcam", "layers") if k in result}))
     print(f"wrote {', '.join(result['files'])} in {args.out}")
     return 0
 

@@ -211,8 +211,13 @@ def plot_gradcam(img: np.ndarray, cam: torch.Tensor, saliency: torch.Tensor, tit
 # The command
 
 def visualize(model: nn.Module, ckpt: dict, image: Path, out: Path, layers: list[str] | None = None,
-              target: str | None = None, max_maps: int = 32, device="cpu", name: str = "model") -> dict:
-    """Write filters.png, featuremaps_<layer>.png, gradcam.png and prediction.json into `out`; return the JSON."""
+              target: str | None = None, max_maps: int = 32, device="cpu", name: str = "model",
+              whole_image: bool = False, face: int = 0) -> dict:
+    """Write filters.png, featuremaps_<layer>.png, gradcam.png and prediction.json into `out`; return the JSON.
+
+    A face model given a photo (cnnlab.photo) looks at face number `face` (left to right) of the faces that
+    `cnnlab live --image` finds in it, cropped as it crops them; `whole_image` takes the whole image instead."""
+    from cnnlab import photo
     from cnnlab.data.images import read_image
     from cnnlab.engine.checkpoint import atomic_write_json
     require_conv(model, f"{name} (model {ckpt.get('arch')!r})")
@@ -227,7 +232,18 @@ def visualize(model: nn.Module, ckpt: dict, image: Path, out: Path, layers: list
     check_layers(model, layers)
     cam_layer = stages[-1]
 
-    img = read_image(image, ckpt["input_shape"]).astype(np.float32) / 255
+    found = None
+    if photo.needs_faces(image, ckpt, whole_image):
+        boxes, crops = photo.find_faces(image, name)
+        if not len(boxes):
+            raise photo.no_face(image)
+        if face >= len(boxes):
+            raise UsageError(f"--face {face}: {image} has {len(boxes)} face(s), numbered 0 to {len(boxes) - 1} from "
+                             "left to right")
+        found = {"index": face, "faces": len(boxes), "box": [int(v) for v in boxes[face]]}
+        img = crops[face].astype(np.float32) / 255
+    else:
+        img = read_image(image, ckpt["input_shape"]).astype(np.float32) / 255
     x = torch.from_numpy(img)[None].to(device)
     r = inspect(model, x, layers, cam_layer, None if target is None else classes.index(target))
 
@@ -242,8 +258,11 @@ def visualize(model: nn.Module, ckpt: dict, image: Path, out: Path, layers: list
     probs = r["probs"]
     pred = classes[int(probs.argmax())]
     title = f"predicted {pred} ({float(probs.max()):.2f}); Grad-CAM and saliency for {classes[r['target']]}"
+    if found:
+        title = f"face {face} of {found['faces']} at {found['box']}: {title}"
     files.append(plot_gradcam(img, r["gradcam"], r["saliency"], title, cam_layer, out / "gradcam.png"))
-    result = {"image": str(image), "model": name, "arch": ckpt.get("arch"), "class": pred,
+    result = {"image": str(image), **({"face": found} if found else {}), "model": name, "arch": ckpt.get("arch"),
+              "class": pred,
               "probabilities": {c: round(float(p), 6) for c, p in zip(classes, probs)},
               "gradcam": {"layer": cam_layer, "class": classes[r["target"]]}, "layers": layers,
               "files": [p.name for p in files] + ["prediction.json"]}

@@ -107,6 +107,12 @@ def find(root: Path) -> Path | None:
     return None
 
 
+def locate(root: Path) -> None:
+    """Raise the DataError that `load` would when `root` holds no CIFAR-10 batches; reads none."""
+    if find(root) is None:
+        raise DataError(missing_message(root))
+
+
 def missing_message(root: Path) -> str:
     return (f"CIFAR-10 not found in {root}: expected {root / FOLDER}/ (data_batch_1..5, test_batch) or {root / ARCHIVE}. "
             f"Download the python version from {URL} and put it there, or run the command again with --download")

@@ -56,6 +56,12 @@ def files(root: Path, split: str) -> tuple[Path, Path, Path]:
             _find(root, f"{PREFIX}-mapping.txt"))
 
 
+def locate(root: Path) -> None:
+    """Raise the DataError that `load` would when `root` lacks a file of a split; reads nothing."""
+    for split in SPLITS:
+        files(root, split)
+
+
 def decode(images_path: Path, labels_path: Path, mapping_path: Path) -> TensorData:
     classes = read_mapping(mapping_path)
     images = read_idx(images_path, 3)

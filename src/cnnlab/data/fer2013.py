@@ -69,6 +69,12 @@ def _source(root: Path, split: str) -> Path:
                     f"{root}/fer2013.csv. Download it from {URL} and unpack it there")
 
 
+def locate(root: Path) -> None:
+    """Raise the DataError that `load` would when `root` holds neither layout; reads no image."""
+    for split in SPLITS:
+        _source(root, split)
+
+
 def _check_classes(folder: Path) -> None:
     names = [p.name for p in class_folders(folder)]
     unknown = [n for n in names if n not in CLASSES]

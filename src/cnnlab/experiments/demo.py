@@ -31,8 +31,8 @@ def demo(out: Path, epochs: int = 6, device: str = "auto", resume: bool = False,
     from cnnlab.report.html import write_report
     out = Path(out)
     data = write_sample(out / "data")
-    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **defaults("emnist"), "dataset": "emnist",
-                                 "data": str(data), "epochs": epochs, "batch_size": 128, "device": device,
+    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **defaults("emnist", "demo"), "dataset": "emnist",
+                                 "data": str(data), "epochs": epochs, "device": device,
                                  "resume": resume, "quiet": quiet, "cache_dir": str(out / "cache")})
     compare(cfg, out)
     return write_report([out / m for m in ("mlp", "cnn", "cnn-factorized")], out / "report.html",

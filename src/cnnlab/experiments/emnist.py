@@ -15,6 +15,8 @@ from cnnlab.engine.logging import log
 
 DEFAULTS = dict(epochs=6, batch_size=256, lr=3e-3, weight_decay=5e-4, optimizer="adamw", schedule="cosine",
                 label_smoothing=0.05, augment={"degrees": 8.0, "scale": 0.08}, model_kwargs={"dropout": 0.3})
+# `cnnlab demo`: the same on the small sample shipped in the package, in batches of 128 (twice the steps per epoch)
+RECIPES = {"default": DEFAULTS, "demo": {**DEFAULTS, "batch_size": 128}}
 
 MODELS = ("mlp", "cnn", "cnn-factorized")
 

@@ -45,14 +45,19 @@ def log(msg: str) -> None:
 class Handin:
     def __init__(self, out: Path, budget: str, data: str | None, video: str | None = None,
                  teacher_weights: str | None = None, notebooks: Path | None = None, timeout: int = 7200,
-                 quiet: bool = False):
+                 quiet: bool = False, datasets: dict[str, str | None] | None = None):
+        from cnnlab.data import layout
         from cnnlab.report.notebooks import default_folder
         self.out, self.budget, self.quiet, self.timeout = Path(out), budget, quiet, timeout
         self.settings = budgets.settings(budget)
         self.data = Path(data) if data else None
         if self.data is not None and not self.data.is_dir():
-            raise UsageError(f"--data {data}: no such folder; give the folder holding emnist-byclass-reduced/, "
-                             "fer2013/ and cifar10/")
+            raise UsageError(f"--data {data}: no such folder; give the folder holding the datasets (each where "
+                             "'cnnlab train DATASET --data' reads it), or one folder per dataset with --emnist, "
+                             "--fer2013, --cifar10")
+        # {dataset: folder} of every dataset found in --data or given by its own option; the others (neither
+        # given) are left to the notebooks' default, ../shared/data
+        self.datasets = layout.resolve(self.data, datasets or {})
         self.video = Path(video) if video else None
         if self.video is not None and (not self.video.is_file() or self.video.suffix.lower() not in VIDEO_SUFFIXES):
             raise UsageError(f"--video {video}: not a video file ({', '.join(VIDEO_SUFFIXES)}); record one with "
@@ -166,7 +171,7 @@ class Handin:
                 shutil.copy2(stored / name, fig / name)
         else:
             log(f"    measuring: activation timings, autoencoder ({s.get('epochs', 3)} epochs)")
-            emnist = self.data / "emnist-byclass-reduced" if self.data else None
+            emnist = self.datasets.get("emnist")
             measured = answers.measure(fig, str(emnist) if emnist and emnist.is_dir() else None,
                                        epochs=s.get("epochs", 3), train_images=s.get("train_images", 8000),
                                        test_images=s.get("test_images", 1000))
@@ -179,6 +184,8 @@ class Handin:
         from cnnlab.report.notebooks import kernel_env
         env = kernel_env(self.budget == "quick", str(self.data) if self.data else None, self.out / "work")
         env["CNNLAB_BUDGET"] = self.budget
+        for name, folder in self.datasets.items():  # read by the notebooks' setup().dataset(name)
+            env[f"CNNLAB_DATA_{name.upper()}"] = str(folder)
         env.pop("CNNLAB_VIDEO", None)
         if self.video:
             env["CNNLAB_VIDEO"] = str(self.video.resolve())
@@ -313,8 +320,10 @@ def _model_load(r: dict) -> str:
 
 
 def build(out: str, budget: str, data: str | None, video: str | None = None, teacher_weights: str | None = None,
-          notebooks: str | None = None, timeout: int = 7200, quiet: bool = False) -> Path:
-    h = Handin(Path(out), budget, data, video, teacher_weights, Path(notebooks) if notebooks else None, timeout, quiet)
+          notebooks: str | None = None, timeout: int = 7200, quiet: bool = False,
+          datasets: dict[str, str | None] | None = None) -> Path:
+    h = Handin(Path(out), budget, data, video, teacher_weights, Path(notebooks) if notebooks else None, timeout, quiet,
+               datasets)
     return h.run()
 
 

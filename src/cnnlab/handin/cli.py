@@ -16,7 +16,9 @@ def run_handin(args) -> int:
         import torch
         name = "gpu" if torch.cuda.is_available() else "cpu"
     budget.settings(name)
-    page = build(args.out, name, args.data, args.video, args.teacher_weights, args.notebooks, args.timeout, args.quiet)
+    datasets = {"emnist": args.emnist, "fer2013": args.fer2013, "cifar10": args.cifar10}
+    page = build(args.out, name, args.data, args.video, args.teacher_weights, args.notebooks, args.timeout, args.quiet,
+                 datasets)
     print(f"hand-in: {page}")
     return 0
 
@@ -35,8 +37,16 @@ def register(sub) -> None:
     p.add_argument("--budget", default="auto", choices=["auto", "quick", "cpu", "gpu"],
                    help="quick: minutes on a CPU (a smoke run, for tests); cpu: a 2-core CPU (12 minutes on an "
                         "AVX-512 one); gpu: the full-size experiments; auto: gpu when CUDA is available, else cpu")
-    p.add_argument("--data", help="folder holding emnist-byclass-reduced/, fer2013/ and cifar10/ (default: "
-                                  "../shared/data next to the repository)")
+    p.add_argument("--data", metavar="DIR",
+                   help="folder of the datasets: each is looked for in its usual folder names (emnist: "
+                        "emnist-byclass-reduced/ or emnist/; fer2013: fer2013/ or fer/; cifar10: cifar10/ or "
+                        "cifar-10/), then in DIR itself, in any layout 'cnnlab train DATASET --data' reads (e.g. "
+                        "torchvision's DIR/EMNIST/raw/ and DIR/cifar-10-batches-py/); default: ../shared/data next "
+                        "to the repository")
+    for name, what in (("emnist", "EMNIST byclass"), ("fer2013", "FER-2013"), ("cifar10", "CIFAR-10")):
+        p.add_argument(f"--{name}", metavar="DIR",
+                       help=f"the {what} folder itself, as 'cnnlab train {name} --data DIR' takes it "
+                            "(wins over --data)")
     p.add_argument("--video", help="a webcam video recorded with 'cnnlab live --camera 0 --out video.mp4 --duration 60': "
                                    "copied into the hand-in and analysed in notebook 2, part (c)")
     p.add_argument("--teacher-weights", metavar="imagenet|none|FILE",

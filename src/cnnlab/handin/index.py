@@ -77,7 +77,8 @@ def machine(h) -> str:
             ["versions", html.escape(", ".join(f"{k} {val}" for k, val in v.items() if val))],
             ["git commit", html.escape(str(env["git_commit"] or "—"))],
             ["budget", html.escape(f"{h.budget}: {h.settings['about']}")],
-            ["data", html.escape(str(h.data.resolve()) if h.data else "the notebooks' default (../shared/data)")]]
+            ["data", html.escape("; ".join(f"{k}: {v}" for k, v in h.datasets.items())
+                                 or "the notebooks' default (../shared/data)")]]
     return _table(None, [[f"<b>{k}</b>", v] for k, v in rows])
 
 

@@ -1,7 +1,7 @@
 """What every hand-in notebook starts with: its budget and settings, the data and output folders, and two small
 helpers (run a cnnlab command in the kernel, show a figure). `cnnlab handin` and `cnnlab notebooks` set
-$CNNLAB_BUDGET (or $CNNLAB_QUICK), $CNNLAB_DATA and $CNNLAB_OUT; opened by hand, a notebook uses ../shared/data
-and runs/notebooks of the checkout."""
+$CNNLAB_BUDGET (or $CNNLAB_QUICK), $CNNLAB_DATA (and `cnnlab handin` one folder per dataset, $CNNLAB_DATA_EMNIST,
+...) and $CNNLAB_OUT; opened by hand, a notebook uses ../shared/data and runs/notebooks of the checkout."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ class Setup:
     @property
     def quick(self) -> bool:
         return self.budget == "quick"
+
+    def dataset(self, name: str) -> Path:
+        """The folder of dataset `name`: $CNNLAB_DATA_<NAME> (set by `cnnlab handin`), else where it lies in `data`
+        (cnnlab.data.layout: e.g. data/EMNIST/raw/ as torchvision writes it), else data/<its usual name>, whose
+        loader then says what is missing."""
+        from cnnlab.data import layout
+        given = os.environ.get(f"CNNLAB_DATA_{name.upper()}")
+        if given:
+            return Path(given)
+        return layout.find(name, self.data) or self.data / layout.FOLDERS[name][0]
 
 
 def setup(question: str, folder: str) -> Setup:

@@ -72,7 +72,8 @@ def register(sub) -> None:
                        help="execute the assignment notebooks headless and export them as HTML")
     n.add_argument("--out", required=True, help="folder for the executed notebooks (.ipynb and .html)")
     n.add_argument("--quick", action="store_true", help="tiny settings (sets CNNLAB_QUICK=1): minutes on a CPU, for CI")
-    n.add_argument("--data", help="folder holding the datasets (emnist-byclass-reduced/, fer2013/, cifar10/); sets "
+    n.add_argument("--data", help="folder of the datasets, each found in it as 'cnnlab handin --data' finds it "
+                                  "(emnist-byclass-reduced/, fer2013/, cifar10/, torchvision's EMNIST/raw/ ...); sets "
                                   "CNNLAB_DATA (default: the notebooks' own default, ../shared/data next to the repository)")
     n.add_argument("--notebooks", help="folder of .ipynb files (default: notebooks/ of this checkout)")
     n.add_argument("--only", nargs="+", metavar="NAME", help="run only the notebooks whose file name contains NAME")

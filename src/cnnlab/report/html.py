@@ -41,6 +41,7 @@ figure{margin:.6em 0}figcaption,.caption{font-size:.85em;color:#555}
 table.kv td{text-align:left;white-space:normal;word-break:break-word}
 pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:.85em}
 nav ul{padding-left:1.2em}
+details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
 .note{background:#fff4e5;border-left:4px solid #f0a020;padding:.4em .7em}
 .kpis{display:flex;flex-wrap:wrap;gap:.5em;margin:.6em 0}
 .kpi{border:1px solid #ddd;border-radius:6px;padding:.35em .7em;min-width:8em}
@@ -186,7 +187,9 @@ def metrics_section(run: Run, sid: str) -> str:
                   [[avg, m.get(f"precision_{avg}"), m.get(f"recall_{avg}"), m.get(f"f1_{avg}")] for avg in ("macro", "weighted")])
     per = m.get("per_class") or {}
     rows = [[c, v.get("precision"), v.get("recall"), v.get("f1"), v.get("support")] for c, v in per.items()]
-    body += "<h4>Per class</h4>" + table(["class", "precision", "recall", "F1", "support"], rows)
+    if rows:  # folded: a 62-class table would make the page very long; the summary above stays open
+        body += (f"<details><summary>Per class: precision, recall, F1 and support of each of the {len(rows)} "
+                 "classes</summary>" + table(["class", "precision", "recall", "F1", "support"], rows) + "</details>")
     return section(sid, "Metrics", body)
 
 

@@ -112,25 +112,33 @@ def image_grid(images, titles: list[str], path: Path, cols: int = 16, cmap: str 
 
 
 def overlay_curves(histories: dict[str, list[dict]], path: Path, title: str = "") -> Path:
-    """Several runs on the same axes: loss and accuracy per epoch, test solid, train dashed, one colour per run."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    """Several runs on the same axes: loss and accuracy per epoch, test solid, train dashed, one colour per run.
+    One legend below both panels says it in that form: a colour per run, then the two line styles."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = {"train": "--", "test": "-"}
+    handles = []
     for n, (name, history) in enumerate(histories.items()):
         epochs = [int(h["epoch"]) for h in history]
         color = colors[n % len(colors)]
+        handles.append(Patch(color=color, label=name))
         for ax, metric in zip(axes, ("loss", "acc")):
-            for split, style in (("train", "--"), ("test", "-")):
+            for split, style in styles.items():
                 ys = [h.get(f"{split}_{metric}") for h in history]
                 if any(y is not None for y in ys):
                     ax.plot(epochs, [np.nan if y is None else y for y in ys], style, marker="o", ms=3, color=color,
                             label=f"{name} {split}")
+    handles += [Line2D([], [], color="0.3", ls=style, lw=1.5, label=split) for split, style in styles.items()]
     every_epoch = sorted({int(h["epoch"]) for history in histories.values() for h in history})
     for ax, metric in zip(axes, ("loss", "accuracy")):
         epoch_axis(ax, every_epoch)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), handlelength=3.5, fontsize=9,
+               frameon=False)
     fig.suptitle(title)
     return save(fig, path)
 
