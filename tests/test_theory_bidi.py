@@ -16,9 +16,9 @@ OPERATORS = re.compile(r"[=<>≤≥≈±−+×÷√Σ∏∂⌊⌋²³ᵢⱼₖ�
 SIGNED = re.compile(r"(?<![\w.])[−+-]\s?\d")
 
 
-def outside_islands(markdown: str) -> list[tuple[int, str]]:
-    """(line number, text) of every line with the left-to-right islands, tags, link targets and inline code
-    removed: what the right-to-left page lays out by the bidi algorithm alone."""
+def outside_islands(markdown: str, island: str = " ") -> list[tuple[int, str]]:
+    """(line number, text) of every line with the left-to-right islands (replaced by `island`), tags, link targets
+    and inline code removed: what the right-to-left page lays out by the bidi algorithm alone."""
     out, in_div = [], False
     for number, line in enumerate(markdown.splitlines(), 1):
         if line.startswith('<div dir="ltr"'):
@@ -27,7 +27,7 @@ def outside_islands(markdown: str) -> list[tuple[int, str]]:
             in_div = line != "</div>"
             continue
         text = re.sub(r"^\s*(?:>\s?|#+\s|[-*]\s|\d+\.\s)*", "", line)  # Markdown's quote, heading, list marks
-        text = re.sub(r'<span dir="ltr">.*?</span>', " ", text)
+        text = re.sub(r'<span dir="ltr">.*?</span>', island, text)
         text = re.sub(r"`[^`]*`|!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|<[^>]+>", " ", text)
         out.append((number, text))
     return out
@@ -41,6 +41,8 @@ def test_every_formula_line_and_signed_number_of_the_persian_answers_is_left_to_
         assert not line.startswith("    ") or not line.strip(), f"theory.fa.md:{number}: formula line outside a ltr block"
         assert not SIGNED.search(line), f"theory.fa.md:{number}: signed number outside a ltr island: {line}"
         assert not OPERATORS.search(line), f"theory.fa.md:{number}: formula outside a ltr island: {line}"
+    for number, line in outside_islands(text, island="§"):  # a bracket pair split around an island: [§]
+        assert not re.search(r"[\[(]\s*§\s*[\])]", line), f"theory.fa.md:{number}: brackets outside their formula"
     for block in re.findall(r'<div dir="ltr" markdown="1">\n\n(.*?)\n\n</div>', text, flags=re.S):
         code_lines += sum(line.startswith("    ") for line in block.splitlines())
     assert code_lines > 40  # the formula blocks are there, inside left-to-right blocks
@@ -57,7 +59,7 @@ def test_wrap_ltr_marks_formulas_and_leaves_persian_text_and_markdown_alone():
     assert bidi.wrap_ltr("[(الف) مقدار](#q1a) **MSE** و nRMSE<sub>mean</sub> = rRMSE") == (
         '[(الف) مقدار](#q1a) **MSE** و <span dir="ltr">nRMSE<sub>mean</sub> = rRMSE</span>')
     # a table row: cell by cell; a code block: one left-to-right block
-    assert bidi.wrap_ltr("| حالت | −1 |") == '| حالت | <span dir="ltr">−1</span> |'
+    assert bidi.wrap_ltr("| حالت | −1 | [0, ∞) |") == '| حالت | <span dir="ltr">−1</span> | <span dir="ltr">[0, ∞)</span> |'
     block = bidi.wrap_ltr("متن:\n\n    y = a − b\n    z = 2\n\nمتن")
     assert block == 'متن:\n\n<div dir="ltr" markdown="1">\n\n    y = a − b\n    z = 2\n\n</div>\n\nمتن'
     # a block already marked left-to-right is left as it is

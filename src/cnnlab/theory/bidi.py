@@ -20,7 +20,7 @@ import re
 PERSIAN = "\u0600-\u06ff\u200c\u200f\ufb50-\ufdff\ufe70-\ufeff«»—"
 # tokens kept whole: HTML tags, images and link targets, inline code, emphasis markers
 # (<sub> and <sup> belong to the formula they are in: they do not end a run)
-PROTECTED = re.compile(r"<(?!/?su[bp]>)[^>]+>|!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|\[|`[^`]*`|\*+")
+PROTECTED = re.compile(r"<(?!/?su[bp]>)[^>]+>|!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|`[^`]*`|\*+")
 RUN = re.compile(rf"[^{PERSIAN}]+")
 MATH = re.compile(r"[0-9=<>≤≥≈±−+×÷/·√Σ∏∂⌊⌋()\[\]{}²³¹⁰ⁱ₀-₉ᵢⱼₖₗₘₙₚ′″…~^|∈∧∨∞→←]")
 SPAN_OPEN, SPAN_CLOSE = '<span dir="ltr">', "</span>"
@@ -32,13 +32,14 @@ OPEN, CLOSE = "([{⌊", ")]}⌋"
 
 
 def _unmatched(s: str) -> set[int]:
-    """Positions of the brackets of `s` that have no partner inside `s`."""
+    """Positions of the brackets of `s` that have no partner inside `s` (a half-open interval [0, ∞) pairs '['
+    with ')')."""
     stack, lone = [], set()
     for i, c in enumerate(s):
         if c in OPEN:
             stack.append(i)
         elif c in CLOSE:
-            if stack and s[stack[-1]] == OPEN[CLOSE.index(c)]:
+            if stack and (s[stack[-1]] == OPEN[CLOSE.index(c)] or s[stack[-1]] + c in ("[)", "(]")):
                 stack.pop()
             else:
                 lone.add(i)
