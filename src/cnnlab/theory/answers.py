@@ -306,7 +306,7 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
 
     # Q3: the assignment's network
     q3 = v["q3"]
-    rows = [["Input", shape(q3["input"]), "", "", "", ""]]
+    rows = [[h.get("input_row", "Input"), shape(q3["input"]), "", "", "", ""]]
     for r in q3["layers"]:
         t = r["torch"]
         rows.append([f"`{r['layer']}`", shape(r["output"]), r["params"], r["non_trainable"] or "",
