@@ -38,7 +38,7 @@ def test_every_formula_line_and_signed_number_of_the_persian_answers_is_left_to_
     assert text.startswith('<div dir="rtl">')
     code_lines = 0
     for number, line in outside_islands(text):
-        assert not line.startswith("    ") or not line.strip(), f"theory.fa.md:{number}: formula line outside a ltr block"
+        assert not line.startswith("    ") or not line.strip(), f"theory.fa.md:{number}: formula line outside ltr"
         assert not SIGNED.search(line), f"theory.fa.md:{number}: signed number outside a ltr island: {line}"
         assert not OPERATORS.search(line), f"theory.fa.md:{number}: formula outside a ltr island: {line}"
     for number, line in outside_islands(text, island="§"):  # a bracket pair split around an island: [§]
@@ -59,7 +59,8 @@ def test_wrap_ltr_marks_formulas_and_leaves_persian_text_and_markdown_alone():
     assert bidi.wrap_ltr("[(الف) مقدار](#q1a) **MSE** و nRMSE<sub>mean</sub> = rRMSE") == (
         '[(الف) مقدار](#q1a) **MSE** و <span dir="ltr">nRMSE<sub>mean</sub> = rRMSE</span>')
     # a table row: cell by cell; a code block: one left-to-right block
-    assert bidi.wrap_ltr("| حالت | −1 | [0, ∞) |") == '| حالت | <span dir="ltr">−1</span> | <span dir="ltr">[0, ∞)</span> |'
+    assert (bidi.wrap_ltr("| حالت | −1 | [0, ∞) |")
+            == '| حالت | <span dir="ltr">−1</span> | <span dir="ltr">[0, ∞)</span> |')
     block = bidi.wrap_ltr("متن:\n\n    y = a − b\n    z = 2\n\nمتن")
     assert block == 'متن:\n\n<div dir="ltr" markdown="1">\n\n    y = a − b\n    z = 2\n\n</div>\n\nمتن'
     # a block already marked left-to-right is left as it is

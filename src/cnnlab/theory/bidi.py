@@ -112,8 +112,8 @@ def wrap_ltr(markdown: str) -> str:
             continue
         if line.startswith("    ") and (i == 0 or not lines[i - 1].strip()):
             block = []
-            while i < len(lines) and (lines[i].startswith("    ") or
-                                      (not lines[i].strip() and i + 1 < len(lines) and lines[i + 1].startswith("    "))):
+            while i < len(lines) and (lines[i].startswith("    ") or (not lines[i].strip() and i + 1 < len(lines)
+                                                                      and lines[i + 1].startswith("    "))):
                 block.append(lines[i])
                 i += 1
             out += [DIV_OPEN, ""] + block + ["", DIV_CLOSE]
