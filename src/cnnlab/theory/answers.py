@@ -2,8 +2,8 @@
 
 `templates/theory.en.md` and `templates/theory.fa.md` hold the answers (one section per part of the assignment's
 questions Q1 (a)-(e), Q2 (a)-(c), Q3, Q4 (a)-(e), then the references and an appendix with the commands), with
-«name» placeholders; `templates/labels.json` holds the
-table headers, the English->Persian table-cell words and the sentences chosen by a measured value. `values()`
+«name» placeholders; `templates/labels.json` holds the table headers, the English->Persian table-cell words and
+the sentences chosen by a measured value; `templates/references.txt` the sources. `values()`
 computes every placeholder's value (with torch checks: Q2 against real dilated convolutions, Q3 against
 nn.Sequential, Q4 against autograd), `render()` fills a template (and marks the formulas of the Persian one
 left-to-right), `write()` writes both documents and their figures into a folder.
@@ -455,7 +455,6 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
         "bn_train_mean": vec(bn["train_output_mean"]), "bn_train_std": vec(bn["train_output_std"]),
         "bn_eval_mean": vec(bn["eval_output_mean"]), "bn_eval_std": vec(bn["eval_output_std"]),
         "bn_diff_train": bound(bn["max_abs_diff_train_vs_hand"]), "bn_diff_eval": bound(bn["max_abs_diff_eval_vs_hand"]),
-        "bn_buffers": ", ".join(f"`{b}`" for b in bn["buffers"]),
         "bn_n": str(bn["values_per_channel"]), "bn_restore_diff": bound(v["bn_restore"]),
     })
     s["q3_bn_params"] = num(by_layer[3]["params"])
@@ -519,6 +518,11 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
     return s
 
 
+def rtl(lang: str) -> bool:
+    """Whether the document in `lang` is right-to-left (its formulas then get marked left-to-right)."""
+    return labels()["parts"][lang].get("dir") == "rtl"
+
+
 def part_label(part: str, lang: str) -> str:
     """'1b' as the document's language names it: 'Q1 (b)', 'سوال ۱ (ب)'."""
     words = labels()["parts"][lang]
@@ -538,25 +542,21 @@ def references(lang: str) -> str:
         elif line.strip() and not line.startswith("#"):
             parts, text = line.split(" | ", 1)
             refs.append((parts.split(","), text.strip()))
-    rtl = labels()["parts"][lang].get("dir") == "rtl"
     lines = []
     for parts, text in refs:
         where = ", ".join(part_label(p, lang) for p in parts)
-        lines.append(f"- {text} " + (f'<span dir="rtl">{where}</span>' if rtl else f"{where}."))
-    return "\n".join([bidi.DIV_OPEN, ""] + lines + ["", bidi.DIV_CLOSE]) if rtl else "\n".join(lines)
+        lines.append(f"- {text} " + (f'<span dir="rtl">{where}</span>' if rtl(lang) else f"{where}."))
+    return "\n".join([bidi.DIV_OPEN, ""] + lines + ["", bidi.DIV_CLOSE]) if rtl(lang) else "\n".join(lines)
 
 
 PLACEHOLDER = re.compile(r"«([a-z0-9_]+)»")
-
-
-RTL = {"fa"}  # right-to-left documents: formulas and signed numbers marked left-to-right (cnnlab.theory.bidi)
 
 
 def render(lang: str, v: dict, measured: dict) -> str:
     from cnnlab.theory import bidi
     values = fill(lang, v, measured)
     text = PLACEHOLDER.sub(lambda m: values[m[1]], template(lang))
-    return bidi.wrap_ltr(text) if lang in RTL else text
+    return bidi.wrap_ltr(text) if rtl(lang) else text
 
 
 def build(measured: dict, seed: int = 0) -> dict[str, str]:
