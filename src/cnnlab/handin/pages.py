@@ -1,6 +1,7 @@
 """Markdown documents as self-contained HTML pages (Python-Markdown; figures embedded as data: URIs, inline CSS):
 a page opens offline, mailed or handed in, and loads nothing from outside. A document wrapped in
-`<div dir="rtl">` (the Persian ones) becomes a right-to-left page with left-to-right code."""
+`<div dir="rtl">` (the Persian ones) becomes a right-to-left page with left-to-right code; a block inside
+`<div ... markdown="1">` (the Persian documents' formula blocks) is rendered as Markdown too."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def render(markdown_text: str, title: str, base: Path, lang: str = "en") -> str:
     if rtl:
         text = text.lstrip()[len(RTL_OPEN):].rstrip()
         text = text[: -len("</div>")] if text.endswith("</div>") else text
-    body = markdown.markdown(text, extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
+    body = markdown.markdown(text, extensions=["tables", "fenced_code", "sane_lists", "md_in_html"],
+                             output_format="html")
     body = _local_links(_embed_images(body, base))
     direction = "rtl" if rtl else "ltr"
     return (f'<!DOCTYPE html>\n<html lang="{lang}" dir="{direction}">\n<head>\n<meta charset="utf-8">\n'

@@ -1,11 +1,12 @@
 """The theory answers, question by question: every value computed here, the prose in text templates.
 
 `templates/theory.en.md` and `templates/theory.fa.md` hold the answers (one section per part of the assignment's
-questions Q1 (a)-(e), Q2 (a)-(c), Q3, Q4 (a)-(e)), with «name» placeholders; `templates/labels.json` holds the
-table headers, the English->Persian table-cell words and the sentences chosen by a measured value. `values()`
+questions Q1 (a)-(e), Q2 (a)-(c), Q3, Q4 (a)-(e), then the references and an appendix with the commands), with
+«name» placeholders; `templates/labels.json` holds the table headers, the English->Persian table-cell words and
+the sentences chosen by a measured value; `templates/references.txt` the sources. `values()`
 computes every placeholder's value (with torch checks: Q2 against real dilated convolutions, Q3 against
-nn.Sequential, Q4 against autograd), `render()` fills a template, `write()` writes both documents and their
-figures into a folder.
+nn.Sequential, Q4 against autograd), `render()` fills a template (and marks the formulas of the Persian one
+left-to-right), `write()` writes both documents and their figures into a folder.
 
 Two kinds of numbers are measurements rather than exact computations: the autoencoder's training and the
 activation timings. `measure()` measures them (and writes the autoencoder's figures); `write()` stores them in
@@ -179,6 +180,31 @@ def q4e_check(n: int = 9, d: int = 4, seed: int = 0) -> dict:
     return {"n": n, "d": d, "m": n - d + 1, "max_abs_diff": diff}
 
 
+def ae_sizes(sides=(28, 30, 32, 33, 36)) -> list[tuple[int, int]]:
+    """(input side, output side) of the example autoencoder on square images of other sizes."""
+    import torch
+
+    from cnnlab.theory.autoencoder import ConvAutoencoder
+    model = ConvAutoencoder().eval()
+    with torch.no_grad():
+        return [(n, int(model(torch.zeros(1, 1, n, n)).shape[-1])) for n in sides]
+
+
+def bn_restore(seed: int = 0) -> float:
+    """Largest |y − x| of a training-mode BatchNorm2d whose γ = √(σ²_B + ε) and β = μ_B are the batch's own
+    statistics: the layer then returns its input."""
+    import torch
+    from torch import nn
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(8, 3, 4, 4, generator=g, dtype=torch.float64) * 3 + 2
+    bn = nn.BatchNorm2d(3).double().train()
+    with torch.no_grad():
+        bn.weight.copy_((x.var((0, 2, 3), unbiased=False) + bn.eps).sqrt())
+        bn.bias.copy_(x.mean((0, 2, 3)))
+        return (bn(x) - x).abs().max().item()
+
+
 def compute(seed: int = 0) -> dict:
     """Every deterministic number of the documents."""
     from cnnlab.theory import activations, autoencoder, conv1d, demos, losses
@@ -196,6 +222,8 @@ def compute(seed: int = 0) -> dict:
         "demos": {"dropout": demos.dropout(seed=seed), "batchnorm": demos.batchnorm(seed=seed),
                   "gridding": demos.gridding()},
         "ae_architecture": autoencoder.architecture(),
+        "ae_sizes": ae_sizes(),
+        "bn_restore": bn_restore(seed),
         "conv1d": conv1d.forward_backward(**conv1d.EXAMPLE),
         "conv1d_diff": conv1d.max_abs_diff(conv1d.forward_backward(**conv1d.EXAMPLE),
                                            conv1d.autograd(**conv1d.EXAMPLE)),
@@ -274,11 +302,11 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
     lab = labels()
     h, cells, say = lab["headers"][lang], lab["cells"].get(lang, []), lab["sentences"][lang]
     ok = {True: h["yes"], False: h["no"]}
-    s: dict[str, str] = {"fig": FIGURES, "q3_spec": Q3_SPEC, "q3_input": Q3_INPUT}
+    s: dict[str, str] = {"fig": FIGURES, "q3_spec": Q3_SPEC, "q3_input": Q3_INPUT, "references": references(lang)}
 
     # Q3: the assignment's network
     q3 = v["q3"]
-    rows = [["Input", shape(q3["input"]), "", "", "", ""]]
+    rows = [[h.get("input_row", "Input"), shape(q3["input"]), "", "", "", ""]]
     for r in q3["layers"]:
         t = r["torch"]
         rows.append([f"`{r['layer']}`", shape(r["output"]), r["params"], r["non_trainable"] or "",
@@ -356,11 +384,21 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
     # Q1 (a): losses
     rows = []
     res = {key: r for key, _, _, r in v["losses"]}
+    metrics = [m for m in losses.METRICS if m != "rrmse"]  # rRMSE is nRMSE_mean: one column, named both ways
     for key, t, p, r in v["losses"]:
-        rows.append([h["scenario"][key]] + [num(r[m]) if r[m] is not None else h["undefined"] for m in losses.METRICS])
-    s["loss_table"] = md_table([h["case"]] + [f"`{m}`" for m in losses.METRICS], rows)
+        assert r["rrmse"] == r["nrmse_mean"], key
+        rows.append([h["scenario"][key]] + [num(r[m]) if r[m] is not None else h["undefined"] for m in metrics])
+    s["loss_table"] = md_table([h["case"]] + [lab["metrics"][m] for m in metrics], rows)
     base_t, base_p = v["losses"][0][1], v["losses"][0][2]
     s["loss_base_true"], s["loss_base_pred"] = vec(base_t), vec(base_p)
+    s["loss_base_true_cli"], s["loss_base_pred_cli"] = (",".join(f"{u:g}" for u in base_t),
+                                                        ",".join(f"{u:g}" for u in base_p))
+    s["const_mse"] = num(sum(base_t) / len(base_t))
+    s["const_rmsre"] = num(sum(1 / y for y in base_t) / sum(1 / y ** 2 for y in base_t))
+    bad_p = dict((key, p) for key, _, p, _ in v["losses"])["bad_prediction"]
+    bad = next(i for i, (a, b) in enumerate(zip(base_p, bad_p)) if a != b)
+    s["bad_position"] = str(bad + 1)
+    s["bad_err_before"], s["bad_err_after"] = num(base_p[bad] - base_t[bad]), num(bad_p[bad] - base_t[bad])
     b = res["base"]
     var = sum((a - sum(base_t) / len(base_t)) ** 2 for a in base_t) / len(base_t)
     r2 = 1 - b["mse"] / var
@@ -374,15 +412,17 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
     s["bad_rmse_ratio"] = num(res["bad_prediction"]["rmse"] / b["rmse"], 3)
     s["extreme_range_ratio"] = num(b["nrmse_range"] / res["extreme_target"]["nrmse_range"], 3)
     s["extreme_std_ratio"] = num(b["nrmse_std"] / res["extreme_target"]["nrmse_std"], 3)
-    s["zero_positions"] = str([i for i, t in enumerate(v["losses"][6][1]) if t == 0])
+    s["zero_positions"] = ", ".join(str(i + 1) for i, t in enumerate(v["losses"][6][1]) if t == 0)
 
     # Q1 (b): activations
     props = v["activations"]
-    translated = {name: {k: tr(cells, val) if isinstance(val, str) else val for k, val in p.items()}
+    names = lab["activation_names"].get(lang, {})
+    translated = {names.get(name, name): {k: tr(cells, val) if isinstance(val, str) else val for k, val in p.items()}
                   for name, p in props.items()}
+    times = {names.get(name, name): t for name, t in measured["relative_time"].items()}
     act_headers = {k.replace("{depth}", str(activations.DEPTH)): t.replace("{depth}", str(activations.DEPTH))
                    for k, t in h["act"].items()}
-    s["act_table"] = activations.markdown_table(translated, measured["relative_time"], act_headers)
+    s["act_table"] = activations.markdown_table(translated, times, act_headers)
     s["act_depth"], s["act_width"] = str(activations.DEPTH), str(activations.WIDTH)
     s["act_samples"] = f"{activations.SAMPLES:,}"
     s["time_size"], s["time_repeats"] = f"{activations.TIME_SIZE:,}", str(activations.TIME_REPEATS)
@@ -415,7 +455,7 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
         "bn_train_mean": vec(bn["train_output_mean"]), "bn_train_std": vec(bn["train_output_std"]),
         "bn_eval_mean": vec(bn["eval_output_mean"]), "bn_eval_std": vec(bn["eval_output_std"]),
         "bn_diff_train": bound(bn["max_abs_diff_train_vs_hand"]), "bn_diff_eval": bound(bn["max_abs_diff_eval_vs_hand"]),
-        "bn_buffers": ", ".join(f"`{b}`" for b in bn["buffers"]),
+        "bn_n": str(bn["values_per_channel"]), "bn_restore_diff": bound(v["bn_restore"]),
     })
     s["q3_bn_params"] = num(by_layer[3]["params"])
     s["q3_bn_stats"] = num(by_layer[3]["non_trainable"])
@@ -427,6 +467,7 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
                              [[h[r["part"]], f"`{r['layer']}`", shape(r["output"]), r["params"]] for r in arch])
     s["ae_params"] = num(sum(r["params"] for r in arch))
     s["ae_code"] = num(ae["code_size"])
+    s["ae_sizes"] = ", ".join(f"{n}×{n} → {m}×{m}" for n, m in v["ae_sizes"])
     s["ae_code_share"] = num(100 * ae["code_size"] / 784, 3)
     for key in ("train_images", "test_images", "epochs", "steps", "batch_size"):
         s[f"ae_{key}"] = num(ae[key])
@@ -477,12 +518,45 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
     return s
 
 
+def rtl(lang: str) -> bool:
+    """Whether the document in `lang` is right-to-left (its formulas then get marked left-to-right)."""
+    return labels()["parts"][lang].get("dir") == "rtl"
+
+
+def part_label(part: str, lang: str) -> str:
+    """'1b' as the document's language names it: 'Q1 (b)', 'سوال ۱ (ب)'."""
+    words = labels()["parts"][lang]
+    q = "".join(words["digits"][int(c)] for c in part[0]) if "digits" in words else part[0]
+    letter = words["letters"].get(part[1:], part[1:])
+    return words["question"].format(q=q) + (f" ({letter})" if letter else "")
+
+
+def references(lang: str) -> str:
+    """The reference list (templates/references.txt), each entry with the parts that use it; in a right-to-left
+    document the list is a left-to-right block, the part names right-to-left inside it."""
+    from cnnlab.theory import bidi
+    refs: list[tuple[list[str], str]] = []
+    for line in (template_dir() / "references.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("  "):
+            refs[-1] = (refs[-1][0], refs[-1][1] + " " + line.strip())
+        elif line.strip() and not line.startswith("#"):
+            parts, text = line.split(" | ", 1)
+            refs.append((parts.split(","), text.strip()))
+    lines = []
+    for parts, text in refs:
+        where = ", ".join(part_label(p, lang) for p in parts)
+        lines.append(f"- {text} " + (f'<span dir="rtl">{where}</span>' if rtl(lang) else f"{where}."))
+    return "\n".join([bidi.DIV_OPEN, ""] + lines + ["", bidi.DIV_CLOSE]) if rtl(lang) else "\n".join(lines)
+
+
 PLACEHOLDER = re.compile(r"«([a-z0-9_]+)»")
 
 
 def render(lang: str, v: dict, measured: dict) -> str:
+    from cnnlab.theory import bidi
     values = fill(lang, v, measured)
-    return PLACEHOLDER.sub(lambda m: values[m[1]], template(lang))
+    text = PLACEHOLDER.sub(lambda m: values[m[1]], template(lang))
+    return bidi.wrap_ltr(text) if rtl(lang) else text
 
 
 def build(measured: dict, seed: int = 0) -> dict[str, str]:
@@ -508,6 +582,6 @@ def write(folder: Path, measured: dict, with_figures: bool = True) -> list[Path]
 
 
 def sections(text: str) -> list[str]:
-    """The part labels of a document's question headings, e.g. ['Q1 (a)', ..., 'Q3', 'Q4 (e)'] (both languages
-    write them in Latin letters, the Persian document with the original's letter beside them)."""
-    return re.findall(r"^###? (Q\d(?: \([a-e]\))?)[ .:]", text, flags=re.M)
+    """The part labels of a document, in order, from its anchors (`<a id="q1a">` is 'Q1 (a)', `<a id="q3">` is
+    'Q3'): both languages carry the same anchors, whatever their headings say."""
+    return [f"Q{m[1]}" + (f" ({m[2]})" if m[2] else "") for m in re.finditer(r'<a id="q(\d)([a-e]?)"></a>', text)]

@@ -73,6 +73,7 @@ def batchnorm(seed: int = 0, updates: int = 3) -> dict:
     eval_by_hand = gamma * (x - run_mean.view(1, c, 1, 1)) / (run_var.view(1, c, 1, 1) + eps).sqrt() + beta
     return {
         "channels": c, "momentum": momentum, "eps": eps, "updates": updates,
+        "values_per_channel": x.shape[0] * x.shape[2] * x.shape[3],
         "learnable": {name: {"shape": list(p.shape), "requires_grad": p.requires_grad, "value": p.tolist()}
                       for name, p in bn.named_parameters()},
         "buffers": [name for name, _ in bn.named_buffers()],
