@@ -1,0 +1,87 @@
+"""What distillation gains on FER-2013 at equal epochs and recipe: a student taught by a teacher against students
+of the same architecture, recipe and epochs trained on the labels alone. Accuracy and macro-F1 (flip TTA, fp32) on
+the shared validation split and on PublicTest, and the noise of each difference: the paired standard error of a
+difference of two accuracies on the same n faces, sqrt(b + c - (b - c)^2 / n) / n, where b and c count the faces
+only one of the two models gets right.
+
+    PYTHONPATH=src python benchmarks/fer_distill.py --student runs/fer-kd --alone runs/fer-teacher-s1 runs/fer-teacher-s2
+
+Writes benchmarks/results/fer_distill_cpu.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import write  # noqa: E402
+from fer_ensemble import DATA, probabilities  # noqa: E402
+
+from cnnlab.engine.config import TrainConfig  # noqa: E402
+from cnnlab.engine.metrics import classification_metrics  # noqa: E402
+from cnnlab.engine.train import load_splits  # noqa: E402
+from cnnlab.experiments.fer import CPU  # noqa: E402
+from cnnlab.runs import load_model  # noqa: E402
+
+
+def paired_se(right_a: torch.Tensor, right_b: torch.Tensor) -> float:
+    n = len(right_a)
+    b = int((right_a & ~right_b).sum())
+    c = int((~right_a & right_b).sum())
+    return math.sqrt(max(b + c - (b - c) ** 2 / n, 0.0)) / n
+
+
+def describe(ref: str) -> dict:
+    """Epochs and teacher of a run folder (from its config.json and distill.json)."""
+    folder = Path(ref)
+    info = {"model": ref}
+    if (folder / "config.json").exists():
+        cfg = json.loads((folder / "config.json").read_text())
+        info |= {"epochs": cfg["epochs"], "seed": cfg["seed"]}
+    if (folder / "distill.json").exists():
+        kd = json.loads((folder / "distill.json").read_text())
+        info |= {k: kd.get(k) for k in ("teacher", "alpha", "tau", "t2_scale", "teacher_targets")}
+    return info
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--student", required=True, help="the distilled student's run folder")
+    ap.add_argument("--alone", nargs="+", required=True, help="students trained on the labels alone")
+    ap.add_argument("--data", default=str(DATA))
+    args = ap.parse_args()
+    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **CPU, "dataset": "fer2013", "data": args.data,
+                                 "seed": 0, "split_seed": 0})
+    _, val, test = load_splits(cfg)
+    right, rows = {}, []
+    for ref in [args.student, *args.alone]:
+        model = load_model(ref)[0].eval()
+        row = describe(ref) | {"role": "distilled" if ref == args.student else "alone"}
+        for name, data in (("val", val), ("test", test)):
+            pred = probabilities(model, data.images, True).argmax(1)
+            m = classification_metrics(pred, data.labels, data.classes)
+            row |= {f"{name}_accuracy": round(m["accuracy"], 4), f"{name}_f1_macro": round(m["f1_macro"], 4)}
+            right[(ref, name)] = pred == data.labels
+        rows.append(row)
+        print(row, file=sys.stderr)
+    for ref in args.alone:
+        diff = {"model": f"{args.student} - {ref}", "role": "difference"}
+        for name in ("val", "test"):
+            a, b = right[(args.student, name)], right[(ref, name)]
+            diff |= {f"{name}_accuracy": round(float(a.float().mean() - b.float().mean()), 4),
+                     f"{name}_paired_se": round(paired_se(a, b), 4)}
+        rows.append(diff)
+        print(diff, file=sys.stderr)
+    write("fer_distill_cpu", rows, kind="result",
+          note=f"flip TTA, fp32; validation: {len(val)} faces (seed 0's carve of train, shared by all runs); "
+               f"test: PublicTest, {len(test)} faces, reported only (no choice read it)")
+
+
+if __name__ == "__main__":
+    main()
