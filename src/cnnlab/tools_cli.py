@@ -45,7 +45,7 @@ def register(sub) -> None:
     e.add_argument("--tolerance", type=positive_float, default=1e-4,
                    help="largest allowed difference between torch's and ONNX Runtime's (or Keras') probabilities")
     e.add_argument("--data", metavar="DIR", help="--format h5: the model's dataset folder; the Keras file is checked "
-                                                 "on 64 of its test images (default: the EMNIST sample shipped with "
+                                                 "on 32 of its test images (default: the EMNIST sample shipped with "
                                                  "cnnlab for an EMNIST model, random images for others)")
     e.add_argument("--cache-dir", help="cache folder for decoded tensors (default: $CNNLAB_CACHE_DIR or "
                                        "~/.cache/cnnlab)")

@@ -301,15 +301,28 @@ def _fmt(v, spec: str = ".4f") -> str:
     return "—" if v is None else format(v, spec)
 
 
+def agreement(r: dict) -> str:
+    """What the notebook measured: Keras' predictions against cnnlab's on real test images."""
+    c = r["load_check"]
+    return (f"same class on {c['agreement']:.1%} of {c['images']} images, probabilities within "
+            f"{c['max_abs_diff']:.1g} in Keras {c['keras']}")
+
+
 def _model_row(r: dict) -> str:
     return (f"| {r['question']} | [`{r['file']}`]({r['file']}) | {r['label']} ({r['arch']}) | "
-            f"{_fmt(r['val_accuracy'])} | {_fmt(r['test_accuracy'])} | {r['why']} |")
+            f"{_fmt(r['val_accuracy'])} | {_fmt(r['test_accuracy'])} | {r['why']} | {agreement(r)} |")
+
+
+def keras_lines(file: str) -> str:
+    """The three lines a Keras user runs on a hand-in model."""
+    return f"import keras\nm = keras.models.load_model(\"{file}\")\np = m.predict(images)"
 
 
 def _model_load(r: dict) -> str:
-    return (f"**{r['question']}** (`{r['file']}`, {len(r['classes'])} classes of {r['dataset']}):\n\n"
-            f"    python -c \"from cnnlab.export import load_h5; model, meta = load_h5('{r['file']}'); "
-            f"print(meta['arch'], meta['classes'])\"")
+    c, h, w = r["input_shape"]
+    lines = keras_lines(r["file"]).replace("\n", "\n    ")
+    return (f"**{r['question']}** (`{r['file']}`): `images` float32 `(N, {h}, {w}, {c})`, {len(r['classes'])} "
+            f"classes of {r['dataset']}: {', '.join(r['classes'])}\n\n    {lines}")
 
 
 def build(out: str, budget: str, data: str | None, video: str | None = None, teacher_weights: str | None = None,

@@ -34,9 +34,12 @@ def keras_probabilities(path: Path, images: torch.Tensor, batch_size: int = 64) 
 def parity(model: torch.nn.Module, path: Path, images: torch.Tensor) -> dict:
     """Agreement of the predicted classes and the largest probability difference between `model` and the Keras
     file, and the largest difference between `model` and the file read back into PyTorch (0 when exact)."""
+    from cnnlab.kerasfile.build import import_keras
     from cnnlab.kerasfile.h5 import read
+    keras = import_keras()
     want = torch_probabilities(model, images)
     got = keras_probabilities(path, images)
     back = torch_probabilities(read(path)[0], images)
     return {"images": len(images), "agreement": float((got.argmax(1) == want.argmax(1)).mean()),
-            "max_abs_diff": float(np.abs(got - want).max()), "roundtrip_max_abs_diff": float(np.abs(back - want).max())}
+            "max_abs_diff": float(np.abs(got - want).max()), "roundtrip_max_abs_diff": float(np.abs(back - want).max()),
+            "keras": f"{keras.__version__} ({keras.backend.backend()} backend)"}

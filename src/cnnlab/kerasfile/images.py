@@ -7,7 +7,7 @@ import torch
 
 from cnnlab.errors import DataError, UsageError
 
-N_REAL = 64
+N_REAL = 32
 
 
 def evenly(images: torch.Tensor, n: int = N_REAL) -> torch.Tensor:
