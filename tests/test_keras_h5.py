@@ -21,6 +21,7 @@ from conftest import CIFAR, FER
 from test_export import CLASSES, write_checkpoint
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras 3 on PyTorch: no test needs TensorFlow
+os.environ.setdefault("KERAS_TORCH_DEVICE", "cpu")  # fp32 as PyTorch computes it (a GPU's convolutions use TF32)
 # Keras' PyTorch backend turns tensors into numpy arrays the way numpy 2 deprecates, once per layer and batch
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy:DeprecationWarning")
 
@@ -121,7 +122,7 @@ def test_the_files_open_in_a_fresh_python_without_cnnlab(exported, tmp_path, cap
               "'backend': keras.backend.backend()}))\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     r = subprocess.run([sys.executable, "-c", script, json.dumps(jobs)], capture_output=True, text=True, cwd=tmp_path,
-                       env={**env, "KERAS_BACKEND": "torch"})
+                       env={**env, "KERAS_BACKEND": "torch", "KERAS_TORCH_DEVICE": "cpu"})
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.splitlines()[-1]) == {"cnnlab": [], "backend": "torch"}
     for name in exported:

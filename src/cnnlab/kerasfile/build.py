@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import re
+import warnings
 
 from torch import nn
 
@@ -31,21 +32,27 @@ class NoKerasEquivalent(UsageError):
 
 
 @contextlib.contextmanager
-def quiet_absl():
+def quiet_keras():
     """Keras logs through absl that HDF5 is its "legacy" format (it is the one asked for) and that a loaded model
-    has no training configuration: nothing for a cnnlab user to act on."""
+    has no training configuration, and its PyTorch backend turns tensors into arrays the way numpy 2 deprecates:
+    nothing for a cnnlab user to act on."""
     absl = logging.getLogger("absl")
     level = absl.level
     absl.setLevel(logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "__array__ implementation doesn't accept a copy", DeprecationWarning)
+            yield
     finally:
         absl.setLevel(level)
 
 
 def import_keras():
-    """keras on the PyTorch backend unless KERAS_BACKEND says otherwise (cnnlab needs no TensorFlow)."""
+    """keras on the PyTorch backend unless KERAS_BACKEND says otherwise (cnnlab needs no TensorFlow), on the CPU
+    unless KERAS_TORCH_DEVICE says otherwise: cnnlab exports and checks on the CPU, where a GPU's TF32
+    convolutions would not give PyTorch's fp32 probabilities."""
     os.environ.setdefault("KERAS_BACKEND", "torch")
+    os.environ.setdefault("KERAS_TORCH_DEVICE", "cpu")
     try:
         import keras
     except ImportError as e:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +21,10 @@ def keras_input(images: torch.Tensor) -> np.ndarray:
 
 
 def keras_probabilities(path: Path, images: torch.Tensor, batch_size: int = 64) -> np.ndarray:
-    from cnnlab.kerasfile.build import import_keras, quiet_absl
+    from cnnlab.kerasfile.build import import_keras, quiet_keras
     keras = import_keras()
-    with quiet_absl():
+    with quiet_keras():
         kmodel = keras.models.load_model(str(path))
-    with warnings.catch_warnings():  # Keras' PyTorch backend converts tensors the way numpy 2 deprecates
-        warnings.simplefilter("ignore", DeprecationWarning)
         return np.asarray(kmodel.predict(keras_input(images), batch_size=batch_size, verbose=0))
 
 

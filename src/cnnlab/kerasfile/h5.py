@@ -37,10 +37,9 @@ def save(model: torch.nn.Module, ckpt: dict, path: Path) -> None:
     """Write the Keras model of `model` to `path` (which must end in .h5: Keras picks the format by it)."""
     import h5py
 
-    from cnnlab.kerasfile.build import build, quiet_absl
-    kmodel = build(model, ckpt["input_shape"], ckpt["arch"])
-    with quiet_absl():
-        kmodel.save(str(path))
+    from cnnlab.kerasfile.build import build, quiet_keras
+    with quiet_keras():
+        build(model, ckpt["input_shape"], ckpt["arch"]).save(str(path))
     with h5py.File(path, "a") as f:
         f.attrs["class_names"] = json.dumps(list(ckpt["classes"]))
         f.attrs["cnnlab"] = json.dumps(description(ckpt))
