@@ -1,6 +1,6 @@
 """`cnnlab visualize` and `cnnlab export`: look inside a trained model, or write it out for other runtimes.
 
-Every handler imports torch, matplotlib, onnx or h5py inside itself, so `cnnlab --help` stays fast.
+Every handler imports torch, matplotlib, onnx, h5py or keras inside itself, so `cnnlab --help` stays fast.
 """
 
 from __future__ import annotations

@@ -214,7 +214,11 @@ class Handin:
             if not path.exists():
                 raise RunError(f"{path} is missing: the {q} notebook did not save its best model; run the hand-in "
                                "again")
-            records.append(json.loads(path.read_text()))
+            record = json.loads(path.read_text())
+            if "keras_layers" not in record:  # a notebook run before the .h5 became a Keras model
+                raise RunError(f"{path} records an .h5 of the old layout (PyTorch weights, not a Keras model): "
+                               f"delete it and run the hand-in again, which runs the {q} notebook again")
+            records.append(record)
         return records
 
     def models(self) -> list[Path]:
