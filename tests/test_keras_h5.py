@@ -171,9 +171,13 @@ def test_files_that_are_not_cnnlab_keras_models_are_refused_in_one_line(exported
     (tmp_path / "foreign.h5").write_bytes(path.read_bytes())
     with h5py.File(tmp_path / "foreign.h5", "a") as f:  # a Keras model that cnnlab did not write
         del f.attrs["cnnlab"]
+    (tmp_path / "tampered.h5").write_bytes(path.read_bytes())
+    with h5py.File(tmp_path / "tampered.h5", "a") as f:  # a layer without its kernel: never a silently random one
+        f["model_weights/features_0_0"].attrs["weight_names"] = []
     expected = {"junk.h5": "not a readable HDF5 file", "truncated.h5": "truncated file",
                 "plain.h5": "an HDF5 file that is not a Keras model",
-                "foreign.h5": "a Keras model that cnnlab did not write"}
+                "foreign.h5": "a Keras model that cnnlab did not write",
+                "tampered.h5": "layer features_0_0 holds nothing, not the weight of its PyTorch layer"}
     for name, what in expected.items():
         with pytest.raises(DataError, match=what):
             export.load_h5(tmp_path / name)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from cnnlab.errors import DataError
-from cnnlab.kerasfile.layers import keras_name, to_torch, weighted
+from cnnlab.kerasfile.layers import WEIGHTS, keras_name, to_torch, weighted
 
 FORMAT = "cnnlab-keras-h5"
 FORMAT_VERSION = 2
@@ -70,6 +70,12 @@ def read(path: str | Path) -> tuple[torch.nn.Module, dict]:
                         "export it again with 'cnnlab export MODEL --format h5'") from None
 
 
+def short_name(weight_name: str) -> str:
+    """'features_0_0/kernel' -> 'kernel'; a Keras that named a depthwise kernel 'depthwise_kernel' is read too."""
+    short = weight_name.rsplit("/", 1)[-1].split(":")[0]
+    return "kernel" if short == "depthwise_kernel" else short
+
+
 def _read_keras(f, path: Path) -> tuple[torch.nn.Module, dict]:
     from cnnlab.models import registry
     meta = json.loads(f.attrs["cnnlab"])
@@ -86,8 +92,14 @@ def _read_keras(f, path: Path) -> tuple[torch.nn.Module, dict]:
             raise DataError(f"{path}: no weights for layer {name} of model {meta['arch']!r}; {EXPECTED}")
         group = groups[name]
         names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs["weight_names"]]
-        arrays = {n.rsplit("/", 1)[-1]: np.asarray(group[n][()]) for n in names}
-        for suffix, array in to_torch(arrays, kind).items():
+        arrays = {short_name(n): np.asarray(group[n][()]) for n in names}
+        tensors = to_torch(arrays, kind)
+        missing = [s for _, s, _, _ in WEIGHTS[kind] if getattr(module, s, None) is not None and s not in tensors]
+        if missing:
+            held = ", ".join(arrays) or "nothing"
+            raise DataError(f"{path}: layer {name} holds {held}, not the {', '.join(missing)} of its PyTorch layer; "
+                            f"{EXPECTED}")
+        for suffix, array in tensors.items():
             key = f"{torch_path}.{suffix}"
             if tuple(array.shape) != tuple(state[key].shape):
                 raise DataError(f"{path}: layer {name}'s {suffix} has shape {list(array.shape)}, model "
