@@ -224,3 +224,24 @@ def test_commands_that_do_not_touch_h5_import_neither_keras_nor_h5py():
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_handin_saves_the_shipped_model_as_export_writes_it_and_shows_a_grader_how_to_open_it(tmp_path, capsys):
+    import keras
+
+    from cnnlab.handin import best, build
+    images = real_images([1, 48, 48], 16)
+    record = best.save(tmp_path / "p2", "P2", "fer2013-vgg", "fer2013-vgg", "the shipped model", images)
+    run_export(["export", "fer2013-vgg", "--format", "h5", "--out", str(tmp_path / "cli.h5")], capsys)
+    assert (tmp_path / "p2" / "best_model.h5").read_bytes() == (tmp_path / "cli.h5").read_bytes()
+    check = record["load_check"]
+    assert check["images"] == 16 and check["agreement"] == 1.0 and check["max_abs_diff"] <= 1e-4
+    assert check["roundtrip_max_abs_diff"] == 0.0 and record["input_shape"] == [1, 48, 48]
+    # what the notebook runs and shows: the grader's three lines, and their agreement with cnnlab
+    p = keras.models.load_model(record["h5"]).predict(nhwc(images), verbose=0)
+    assert best.agreement("fer2013-vgg", images, p).startswith("same class as cnnlab on 100.0% of 16 test images")
+    # models/README of the hand-in: the same three lines, on the file's name there
+    lines = build._model_load({**record, "file": "p2_fer2013_best.h5"})
+    assert "(N, 48, 48, 1)" in lines and "angry, disgust, fear, happy, neutral, sad, surprise" in lines
+    assert build.keras_lines("p2_fer2013_best.h5").replace("\n", "\n    ") in lines
+    assert "same class on 100.0% of 16 images" in build._model_row({**record, "file": "p2_fer2013_best.h5"})
