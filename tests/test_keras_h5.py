@@ -245,3 +245,19 @@ def test_the_handin_saves_the_shipped_model_as_export_writes_it_and_shows_a_grad
     assert "(N, 48, 48, 1)" in lines and "angry, disgust, fear, happy, neutral, sad, surprise" in lines
     assert build.keras_lines("p2_fer2013_best.h5").replace("\n", "\n    ") in lines
     assert "same class on 100.0% of 16 images" in build._model_row({**record, "file": "p2_fer2013_best.h5"})
+
+
+def test_the_export_check_runs_on_real_images_where_there_are_some():
+    from cnnlab.data.emnist import load_sample
+    from cnnlab.kerasfile.images import check_images
+    images, source = check_images({"dataset": "emnist", "input_shape": [1, 28, 28]}, None)
+    assert len(images) == N_REAL and "EMNIST sample shipped with cnnlab" in source
+    assert any(torch.equal(images[0], im) for im in load_sample("test").images[:1])  # real test images, in order
+    images, source = check_images({"dataset": "fer2013", "input_shape": [1, 48, 48]}, str(FER))
+    assert images.shape == (N_REAL, 1, 48, 48) and images.dtype == torch.uint8 and "fer2013 test images" in source
+    images, source = check_images({"dataset": None, "input_shape": [3, 32, 32]}, None)
+    assert len(images) == 8 and "random" in source
+    with pytest.raises(DataError, match=r"--data .*shape \[1, 48, 48\], the model takes \[1, 28, 28\]"):
+        check_images({"dataset": "fer2013", "input_shape": [1, 28, 28]}, str(FER))
+    with pytest.raises(UsageError, match="does not say its dataset"):
+        check_images({"dataset": None, "input_shape": [1, 48, 48]}, str(FER))
