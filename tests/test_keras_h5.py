@@ -53,7 +53,7 @@ def nhwc(images: torch.Tensor) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """name -> (PyTorch model, .h5 written by `cnnlab export`, the command's report, real images)."""
+    """name -> (PyTorch model, where `cnnlab export` writes its .h5, that command line, real test images)."""
     root = tmp_path_factory.mktemp("keras")
     files = {}
     for name, (arch, shape, hparams) in MODELS.items():
