@@ -357,6 +357,11 @@ def environment_summary(h: Handin) -> dict:
             versions[package] = __import__(package).__version__
         except ImportError:
             versions[package] = None
+    from importlib.metadata import PackageNotFoundError, version
+    try:  # the version that wrote the .h5 files; not imported here (without KERAS_BACKEND it would look for TensorFlow)
+        versions["keras"] = version("keras")
+    except PackageNotFoundError:
+        versions["keras"] = None
     return {"machine": {"cpu": cpu or "unknown", "cores": os.cpu_count(), "memory_gib": round(memory, 1) if memory else None,
                         "gpu": env.get("cuda_device"), "platform": env.get("platform")},
             "versions": versions, "git_commit": env.get("git_commit")}
