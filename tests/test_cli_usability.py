@@ -263,7 +263,7 @@ def test_eval_gives_the_same_metrics_for_every_model_file(model_files, capsys):
     assert {r["tta"] for r in results.values()} == {"flip"}
     assert results["m.onnx"]["params_total"] == results["best.pt"]["params_total"] > 0
     with h5py.File(d / "m.h5") as f:
-        assert f.attrs["tta"] == "flip"
+        assert json.loads(f.attrs["cnnlab"])["tta"] == "flip"
 
 
 def test_a_torch_only_command_refuses_onnx_and_foreign_files_say_what_they_are(model_files, tmp_path, capsys):
@@ -277,7 +277,7 @@ def test_a_torch_only_command_refuses_onnx_and_foreign_files_say_what_they_are(m
     with h5py.File(tmp_path / "keras.h5", "w") as f:
         f.attrs["model_config"] = "{}"
     code, _, err = run(["predict", tmp_path / "keras.h5", images[0]], capsys)
-    assert code == 2 and "a Keras model, not a cnnlab HDF5 export" in err
+    assert code == 2 and "a Keras model that cnnlab did not write" in err
     import onnx
     from onnx import TensorProto, helper
     io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 4]) for n in ("x", "y")]

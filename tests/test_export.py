@@ -1,8 +1,7 @@
-"""cnnlab export: ONNX (same probabilities in ONNX Runtime, dynamic batch) and HDF5 (load_h5 rebuilds the model)."""
+"""cnnlab export --format onnx: same probabilities in ONNX Runtime, dynamic batch (the .h5: test_keras_h5.py)."""
 
 import json
 
-import h5py
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -11,7 +10,6 @@ import torch
 
 from cnnlab import export
 from cnnlab.cli import main
-from cnnlab.errors import DataError
 from cnnlab.models import registry
 
 CLASSES = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
@@ -85,27 +83,6 @@ def test_onnx_matches_torch(tmp_path, capsys, arch, shape, hparams):
     assert meta["arch"] == arch
 
 
-@pytest.mark.parametrize("arch,shape,hparams", MODELS, ids=[m[0] for m in MODELS])
-def test_h5_roundtrip(tmp_path, capsys, arch, shape, hparams):
-    model = write_checkpoint(tmp_path / "best.pt", arch, shape, hparams, seed=3)
-    out = tmp_path / "exported" / "m.h5"
-    code, stdout, err = run_cli(["export", str(tmp_path / "best.pt"), "--format", "h5", "--out", str(out)], capsys)
-    assert code == 0, err
-    assert json.loads(stdout)["max_abs_diff"] == 0.0
-    with h5py.File(out, "r") as f:
-        assert set(f["weights"]) == set(model.state_dict())
-        for k, v in model.state_dict().items():
-            assert np.array_equal(f["weights"][k][()], v.numpy())
-        assert f.attrs["arch"] == arch and list(f.attrs["classes"]) == CLASSES
-        assert list(f.attrs["input_shape"]) == shape and list(f.attrs["mean"]) == [0.5] * shape[0]
-        assert "/ 255" in f.attrs["preprocessing"]
-    loaded, meta = export.load_h5(out)
-    assert type(loaded) is type(model) and meta["classes"] == CLASSES and meta["input_shape"] == shape
-    x = images(shape, 4)
-    with torch.no_grad():
-        assert torch.equal(loaded(x), model(x))
-
-
 def test_opset_and_tolerance_from_the_command_line(tmp_path, capsys):
     model = write_checkpoint(tmp_path / "best.pt", "mobilenetv2-cifar", [3, 32, 32], {})
     code, out, err = run_cli(["export", str(tmp_path), "--opset", "13", "--tolerance", "1e-3"], capsys)
@@ -150,12 +127,3 @@ def test_bad_inputs(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = run_cli(["export", str(tmp_path / "empty")], capsys)
     assert code == 2 and "no best.pt" in err
-    with pytest.raises(DataError, match="not an HDF5 file"):
-        (tmp_path / "junk.h5").write_text("not hdf5")
-        export.load_h5(tmp_path / "junk.h5")
-    with h5py.File(tmp_path / "other.h5", "w") as f:
-        f.create_dataset("x", data=[1])
-    with pytest.raises(DataError, match="not a cnnlab HDF5 export"):
-        export.load_h5(tmp_path / "other.h5")
-    with pytest.raises(DataError, match="no such file"):
-        export.load_h5(tmp_path / "missing.h5")

@@ -55,6 +55,8 @@ def file_kind(path: Path) -> str:
     for magic, kind in MAGIC:
         if head.startswith(magic):
             return kind
+    if path.suffix.lower() in (".h5", ".hdf5"):  # not HDF5 inside: load_h5 says so, and what it expected
+        return "h5"
     if path.suffix.lower() == ".onnx" or head[:1] == b"\x08":  # an ONNX protobuf starts with its ir_version field
         return "onnx"
     if path.suffix.lower() in (".pt", ".pth", ".ckpt"):

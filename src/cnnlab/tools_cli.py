@@ -1,6 +1,6 @@
 """`cnnlab visualize` and `cnnlab export`: look inside a trained model, or write it out for other runtimes.
 
-Every handler imports torch, matplotlib, onnx or h5py inside itself, so `cnnlab --help` stays fast.
+Every handler imports torch, matplotlib, onnx, h5py or keras inside itself, so `cnnlab --help` stays fast.
 """
 
 from __future__ import annotations
@@ -35,20 +35,26 @@ def register(sub) -> None:
     v.set_defaults(func=run_visualize)
 
     e = sub.add_parser("export", formatter_class=Formatter,
-                       help="write a model as ONNX (checked with ONNX Runtime) or HDF5 (weights, classes, shape)",
+                       help="write a model as ONNX (checked with ONNX Runtime) or as a Keras .h5 (checked with Keras)",
                        description="Write a model for other runtimes; every cnnlab command that takes a model takes "
-                                   "the file back. onnx: ONNX Runtime, OpenCV, ... (checked against torch). h5: the "
-                                   "PyTorch weights and everything to rebuild the model, for h5py; Keras cannot "
-                                   "load it (it is not a Keras model). docs/model-files.md shows both layouts.")
+                                   "the file back. onnx: ONNX Runtime, OpenCV, ... (checked against torch). h5: a "
+                                   "Keras 3 model (keras.models.load_model, any backend; pixel values 0-255 in, "
+                                   "probabilities out), checked against torch on --data's test images. "
+                                   "docs/model-files.md describes both files.")
     e.add_argument("run", metavar="MODEL", help="run folder, shipped model name, or a .pt, .h5 or .onnx file written "
                                                 "by cnnlab (an .onnx file only to --format onnx)")
     e.add_argument("--format", default="onnx", choices=["onnx", "h5"],
-                   help="onnx, or h5 (PyTorch weights in HDF5; not loadable by Keras)")
+                   help="onnx, or h5 (a Keras model in HDF5)")
     e.add_argument("--out", help="file to write; default: RUN_DIR/model.<format> for a run folder, "
                                  "<checkpoint>.<format> for a checkpoint file, ./<name>.<format> for a shipped model")
     e.add_argument("--opset", type=positive_int, default=17, help="ONNX opset version")
     e.add_argument("--tolerance", type=positive_float, default=1e-4,
-                   help="largest allowed difference between torch's and ONNX Runtime's probabilities")
+                   help="largest allowed difference between torch's and ONNX Runtime's (or Keras') probabilities")
+    e.add_argument("--data", metavar="DIR", help="--format h5: the model's dataset folder; the Keras file is checked "
+                                                 "on 32 of its test images (default: the EMNIST sample shipped with "
+                                                 "cnnlab for an EMNIST model, random images for others)")
+    e.add_argument("--cache-dir", help="cache folder for decoded tensors (default: $CNNLAB_CACHE_DIR or "
+                                       "~/.cache/cnnlab)")
     e.set_defaults(func=run_export)
 
 
@@ -73,12 +79,14 @@ def run_visualize(args) -> int:
 def run_export(args) -> int:
     from cnnlab import export
     from cnnlab.runs import load_model
-    model, ckpt = load_model(args.run, "cpu", torch_only="an .h5 file holds PyTorch weights, which an .onnx "
-                                                      "file does not keep" if args.format == "h5" else None)
+    why = "the .h5 is built layer for layer from the PyTorch model, which an .onnx file does not keep"
+    model, ckpt = load_model(args.run, "cpu", torch_only=why if args.format == "h5" else None)
     out = Path(args.out) if args.out else export.default_out(args.run, args.format)
     if args.format == "onnx":
         result = export.export_onnx(model, ckpt, out, args.opset, args.tolerance)
     else:
-        result = export.export_h5(model, ckpt, out)
+        from cnnlab.kerasfile.images import check_images
+        images, source = check_images(ckpt, args.data, args.cache_dir)
+        result = {**export.export_h5(model, ckpt, out, images, args.tolerance), "check_images": source}
     print(json.dumps(result))
     return 0

@@ -221,7 +221,11 @@ class Handin:
             if not path.exists():
                 raise RunError(f"{path} is missing: the {q} notebook did not save its best model; run the hand-in "
                                "again")
-            records.append(json.loads(path.read_text()))
+            record = json.loads(path.read_text())
+            if "keras_layers" not in record:  # a notebook run before the .h5 became a Keras model
+                raise RunError(f"{path} records an .h5 of the old layout (PyTorch weights, not a Keras model): "
+                               f"delete it and run the hand-in again, which runs the {q} notebook again")
+            records.append(record)
         return records
 
     def models(self) -> list[Path]:
@@ -308,15 +312,28 @@ def _fmt(v, spec: str = ".4f") -> str:
     return "—" if v is None else format(v, spec)
 
 
+def agreement(r: dict) -> str:
+    """What the notebook measured: Keras' predictions against cnnlab's on real test images."""
+    c = r["load_check"]
+    return (f"same class on {c['agreement']:.1%} of {c['images']} images, probabilities within "
+            f"{c['max_abs_diff']:.1g} in Keras {c['keras']}")
+
+
 def _model_row(r: dict) -> str:
     return (f"| {r['question']} | [`{r['file']}`]({r['file']}) | {r['label']} ({r['arch']}) | "
-            f"{_fmt(r['val_accuracy'])} | {_fmt(r['test_accuracy'])} | {r['why']} |")
+            f"{_fmt(r['val_accuracy'])} | {_fmt(r['test_accuracy'])} | {r['why']} | {agreement(r)} |")
+
+
+def keras_lines(file: str) -> str:
+    """The three lines a Keras user runs on a hand-in model."""
+    return f"import keras\nm = keras.models.load_model(\"{file}\")\np = m.predict(images)"
 
 
 def _model_load(r: dict) -> str:
-    return (f"**{r['question']}** (`{r['file']}`, {len(r['classes'])} classes of {r['dataset']}):\n\n"
-            f"    python -c \"from cnnlab.export import load_h5; model, meta = load_h5('{r['file']}'); "
-            f"print(meta['arch'], meta['classes'])\"")
+    c, h, w = r["input_shape"]
+    lines = keras_lines(r["file"]).replace("\n", "\n    ")
+    return (f"**{r['question']}** (`{r['file']}`): `images` float32 `(N, {h}, {w}, {c})`, {len(r['classes'])} "
+            f"classes of {r['dataset']}: {', '.join(r['classes'])}\n\n    {lines}")
 
 
 def build(out: str, budget: str, data: str | None, video: str | None = None, teacher_weights: str | None = None,
@@ -349,6 +366,11 @@ def environment_summary(h: Handin) -> dict:
             versions[package] = __import__(package).__version__
         except ImportError:
             versions[package] = None
+    from importlib.metadata import PackageNotFoundError, version
+    try:  # the version that wrote the .h5 files; not imported here (without KERAS_BACKEND it would look for TensorFlow)
+        versions["keras"] = version("keras")
+    except PackageNotFoundError:
+        versions["keras"] = None
     return {"machine": {"cpu": cpu or "unknown", "cores": os.cpu_count(), "memory_gib": round(memory, 1) if memory else None,
                         "gpu": env.get("cuda_device"), "platform": env.get("platform")},
             "versions": versions, "git_commit": env.get("git_commit")}

@@ -52,10 +52,10 @@ def models(out: Path) -> str:
     import json
     rows = json.loads((out / "models" / "models.json").read_text())
     fmt = lambda v: "—" if v is None else f"{v:.4f}"  # noqa: E731
-    return _table(["question", "file", "model", "validation accuracy", "test accuracy", "load it back"],
+    return _table(["question", "file", "model", "validation accuracy", "test accuracy", "open it in Keras"],
                   [[r["question"], _a(f"models/{r['file']}", r["file"]), html.escape(r["label"] if r["label"] == r["arch"] else f"{r['label']} ({r['arch']})"),
                     fmt(r["val_accuracy"]), fmt(r["test_accuracy"]),
-                    f"<code>from cnnlab.export import load_h5; model, meta = load_h5('models/{html.escape(r['file'])}')</code>"]
+                    f"<code>keras.models.load_model(\"models/{html.escape(r['file'])}\")</code>"]
                    for r in rows])
 
 
