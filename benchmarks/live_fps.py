@@ -35,6 +35,7 @@ from common import write  # noqa: E402
 from cnnlab.live import scene  # noqa: E402
 from cnnlab.live.annotate import draw  # noqa: E402
 from cnnlab.live.detect import HaarDetector, crop_faces, make_detector  # noqa: E402
+from cnnlab.live.options import DEFAULTS, DETECTORS  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
 
@@ -42,7 +43,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013
 def classifier(ref: str | None, backend: str, width: int):
     import torch
 
-    from cnnlab.live.app import Classifier, load_fer_model
+    from cnnlab.live.model import Classifier, load_fer_model
     from cnnlab.runs import shipped_cards
     if ref is None and any(c["name"] == "fer2013-vgg" for c in shipped_cards()):
         ref = "fer2013-vgg"
@@ -91,7 +92,7 @@ def run_video(path: Path, pipe, warmup: int = 10) -> dict:
 
 
 def fps(args) -> None:
-    from cnnlab.live.app import Pipeline
+    from cnnlab.live.model import Pipeline
     clf, model_name = classifier(args.model, args.backend, args.width)
     detector = make_detector(args.detector, args.detect_width, args.min_face, args.cascade, args.scale_factor,
                              args.min_neighbors)  # unset sizes: cnnlab live's defaults for a stream
@@ -159,11 +160,12 @@ def main():
     ap.add_argument("--frames", type=int, default=200, help="timed frames per video (after 10 warm-up frames)")
     ap.add_argument("--faces", type=int, nargs="+", default=[1, 4], help="faces per frame")
     ap.add_argument("--redetect", type=int, nargs="+", default=[5, 1], help="full-frame detection every N frames")
-    ap.add_argument("--smooth", type=int, default=5, help="probability smoothing over N frames (as cnnlab live)")
-    ap.add_argument("--detector", default="yunet", choices=["yunet", "haar"], help="face detector (as cnnlab live)")
-    ap.add_argument("--cascade", default="default", help="Haar cascade")
-    ap.add_argument("--scale-factor", type=float, default=1.1, help="cascade scale factor")
-    ap.add_argument("--min-neighbors", type=int, default=4, help="cascade min neighbours")
+    ap.add_argument("--smooth", type=int, default=DEFAULTS.smooth,
+                    help="probability smoothing over N frames (as cnnlab live)")
+    ap.add_argument("--detector", default=DEFAULTS.detector, choices=DETECTORS, help="face detector (as cnnlab live)")
+    ap.add_argument("--cascade", default=DEFAULTS.cascade, help="Haar cascade")
+    ap.add_argument("--scale-factor", type=float, default=DEFAULTS.scale_factor, help="cascade scale factor")
+    ap.add_argument("--min-neighbors", type=int, default=DEFAULTS.min_neighbors, help="cascade min neighbours")
     ap.add_argument("--detect-width", type=int, help="detection width (default: cnnlab live's for the detector)")
     ap.add_argument("--min-face", type=int, help="smallest face in pixels (default: cnnlab live's for the detector)")
     ap.add_argument("--sweep", action="store_true", help="measure the detector settings instead")

@@ -21,8 +21,9 @@ from cnnlab.cli import main
 from cnnlab.data.fer2013 import CLASSES, MEAN, STD
 from cnnlab.engine.checkpoint import atomic_torch_save
 from cnnlab.live import scene
-from cnnlab.live.detect import (FACE_MARGIN, YUNET_CROP, HaarDetector, Smoother, YuNetDetector, crop_faces, iou,
-                                make_detector, yunet_model_path)
+from cnnlab.live.detect import (FACE_MARGIN, YUNET_CROP, HaarDetector, YuNetDetector, crop_faces, make_detector,
+                                yunet_model_path)
+from cnnlab.live.track import Smoother, iou
 from cnnlab.models import registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,9 +108,9 @@ def test_video_end_to_end(tmp_path, fer_run, faces):
             continue
         for face in record["faces"]:
             assert face["label"] in CLASSES
-            assert set(face["probs"]) == set(CLASSES)
-            assert abs(sum(face["probs"].values()) - 1) < 1e-3
-            assert face["label"] == max(face["probs"], key=face["probs"].get)
+            assert list(face["probabilities"]) == list(CLASSES)
+            assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
+            assert face["label"] == max(face["probabilities"], key=face["probabilities"].get)
         matched += sum(any(iou(t, f["box"]) > 0.5 for f in record["faces"]) for t in truth)
     assert matched >= 0.9 * 2 * 24, f"only {matched} of 48 pasted faces were found"
     out = video_frames(tmp_path / "out.mp4")
@@ -214,13 +215,13 @@ def test_probability_bars_go_inside_the_box_when_another_face_is_below():
     from cnnlab.live.annotate import draw
     probs = dict.fromkeys(CLASSES, 1 / 7)
     frame = np.full((320, 300, 3), 100, np.uint8)
-    draw(frame, [{"box": [50, 20, 100, 100], "label": "sad", "probs": probs},
-                 {"box": [50, 150, 100, 100], "label": "happy", "probs": probs}])
+    draw(frame, [{"box": [50, 20, 100, 100], "label": "sad", "probabilities": probs},
+                 {"box": [50, 150, 100, 100], "label": "happy", "probabilities": probs}])
     assert (frame[123:126, 60:140] == 100).all()  # the gap above the lower face's label is left alone
     assert frame[75:118, 55:145].mean() < 60  # the upper face's chart, inside its box
     assert frame[253:301, 55:145].mean() < 60  # the lower face's chart, below its box
     lone = np.full((300, 300, 3), 100, np.uint8)
-    draw(lone, [{"box": [50, 20, 100, 100], "label": "sad", "probs": probs}])
+    draw(lone, [{"box": [50, 20, 100, 100], "label": "sad", "probabilities": probs}])
     assert lone[123:170, 55:145].mean() < 60 and (lone[75:118, 60:140] == 100).all()  # alone: below the box
 
 
@@ -242,7 +243,7 @@ def test_smoother_starts_a_new_track_when_another_face_takes_the_place(faces):
 
 
 def test_onnx_backend_matches_torch(fer_run):
-    from cnnlab.live.app import Classifier, load_fer_model
+    from cnnlab.live.model import Classifier, load_fer_model
     model, ckpt, _ = load_fer_model(str(fer_run))
     crops = np.random.default_rng(0).integers(0, 256, (3, 1, 48, 48), dtype=np.uint8)
     p_onnx = Classifier(model, ckpt, torch.device("cpu"), "onnx")(crops)
@@ -284,7 +285,7 @@ def test_image_with_and_without_faces(tmp_path, fer_run, faces, capsys):
     assert code == 0, err
     whole = json.loads(out.strip().splitlines()[-1])["faces"]
     assert len(whole) == 1 and whole[0]["box"] == [0, 0, 48, 48] and whole[0]["label"] in CLASSES
-    from cnnlab.live.app import Classifier, load_fer_model
+    from cnnlab.live.model import Classifier, load_fer_model
     model, ckpt, _ = load_fer_model(str(fer_run))
     expected = Classifier(model, ckpt, torch.device("cpu"), "torch")(faces[0][None, None])[0]
     assert whole[0]["label"] == CLASSES[int(expected.argmax())]
@@ -334,8 +335,9 @@ def test_bad_inputs(tmp_path, fer_run, faces, capsys):
     if headless and matplotlib.get_backend().lower() == "agg":  # no window possible: say how to run without one
         code, _, err = live(fer_run, "--video", video, capsys=capsys)
         assert code == 2 and "--no-window" in err
-    code, _, err = live(fer_run, "--video", video, "--max-frames", 0, capsys=capsys)
-    assert code == 2 and "--max-frames must be positive" in err
+    with pytest.raises(SystemExit) as e:
+        live(fer_run, "--video", video, "--max-frames", 0, capsys=capsys)
+    assert e.value.code == 2 and "--max-frames: must be a positive integer" in capsys.readouterr().err
 
 
 def test_help_lists_every_option(capsys):
