@@ -351,3 +351,69 @@ def test_help_lists_every_option(capsys):
         main(["live", "--help"])
     text = capsys.readouterr().out
     assert "--camera" in text and "--duration" in text and "(default: fer2013-vgg)" in text
+
+
+def test_every_number_of_live_and_serve_is_checked(capsys):
+    """Each numeric option, negative and (where zero means nothing) zero: one line naming the option, exit 2,
+    before anything is opened (a camera of -1 crashed OpenCV; a port of 70000 and a margin of -0.5 gave tracebacks)."""
+    from cnnlab.cli import build_parser
+    from cnnlab.clikit import nonneg_float, nonneg_int, port, positive_float, positive_int
+    sub = next(a for a in build_parser()._actions if hasattr(a, "choices") and isinstance(a.choices, dict))
+    zero_ok = {nonneg_int, nonneg_float, port}
+    walked = set()
+    for cmd in ("live", "serve"):
+        for action in sub.choices[cmd]._actions:
+            if not action.option_strings or action.type in (None, str):
+                continue
+            option = action.option_strings[0]
+            walked.add(option)
+            assert action.type in (nonneg_int, nonneg_float, port, positive_int, positive_float) or \
+                action.type.__name__ == "pyramid_step", f"{cmd} {option}: unchecked type {action.type}"
+            for value in ["-1"] + ([] if action.type in zero_ok else ["0"]):
+                with pytest.raises(SystemExit) as e:
+                    main([cmd, option, value])
+                err = capsys.readouterr().err.strip().splitlines()
+                assert e.value.code == 2 and f"argument {option}: must be" in err[-1], (cmd, option, value, err)
+    assert {"--camera", "--margin", "--detect-width", "--min-face", "--smooth", "--redetect", "--duration",
+            "--max-frames", "--scale-factor", "--min-neighbors", "--port", "--max-upload-mb"} <= walked
+
+
+def test_csv_chart_times_and_summary(tmp_path, fer_run, faces, capsys):
+    """--csv is the table of ExpressionRecognizer.analyze_video (one row per face per frame), --chart its chart;
+    every log line has its time; the summary has both frame rates and the share of each expression."""
+    video = tmp_path / "in.avi"
+    scene.write_video(video, (f for f, _ in scene.frames(faces[:2], 12)), fps=10)
+    code, out, err = live(fer_run, "--video", video, "--no-window", "--log", tmp_path / "log.jsonl", "--csv",
+                          tmp_path / "t.csv", "--chart", tmp_path / "chart.png", capsys=capsys)
+    assert code == 0, err
+    frames, summary = read_log(tmp_path / "log.jsonl")
+    assert [f["time_s"] for f in frames] == pytest.approx([i / 10 for i in range(12)])
+    assert summary["video_fps"] == 10 and summary["fps"] > 0 and summary["video_seconds"] == 1.2
+    assert list(summary["expressions"]) == list(CLASSES) and sum(summary["expressions"].values()) == pytest.approx(1)
+    import pandas as pd
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert list(table.columns) == ["frame", "time_s", "face", "x", "y", "w", "h", "label", *CLASSES]
+    rows = [(f["frame"], face["face"], *face["box"], face["label"]) for f in frames for face in f["faces"]]
+    assert [tuple(r) for r in table[["frame", "face", "x", "y", "w", "h", "label"]].itertuples(index=False)] == rows
+    labels = table["label"].value_counts(normalize=True)
+    assert all(summary["expressions"][c] == pytest.approx(labels.get(c, 0), abs=1e-4) for c in CLASSES)
+    assert cv2.imread(str(tmp_path / "chart.png")).shape[1] > 800
+    assert json.loads(out.strip().splitlines()[-1])["summary"]["csv"] == str(tmp_path / "t.csv")
+    # nothing else keeps the results: each frame's faces are printed, as for --image
+    code, out, err = live(fer_run, "--video", video, "--no-window", "--max-frames", 3, capsys=capsys)
+    lines = [json.loads(line) for line in out.strip().splitlines()]
+    assert code == 0 and [x["frame"] for x in lines[:-1]] == [0, 1, 2] and "summary" in lines[-1]
+    assert all(len(x["faces"]) == 2 for x in lines[:-1])
+    # --csv / --chart belong to a stream; bad names are refused before anything runs
+    code, _, err = live(fer_run, "--image", video, "--csv", tmp_path / "x.csv", capsys=capsys)
+    assert code == 2 and "--csv" in err and "--log" in err
+    code, _, err = live(fer_run, "--video", video, "--chart", tmp_path / "x.gif", capsys=capsys)
+    assert code == 2 and "--chart" in err and ".png" in err
+
+
+def test_image_says_nothing_about_a_window_nobody_asked_for(tmp_path, fer_run, faces, capsys):
+    frame, _ = next(scene.frames(faces[:1], 1, jitter=0))
+    cv2.imwrite(str(tmp_path / "one.png"), frame)
+    code, out, err = live(fer_run, "--image", tmp_path / "one.png", capsys=capsys)
+    assert code == 0 and len(json.loads(out.strip().splitlines()[-1])["faces"]) == 1
+    assert "window" not in err
