@@ -162,7 +162,11 @@ def make_pipeline(options: FaceOptions, classifier: Classifier, margin: float, s
     return Pipeline(classifier, detector, margin, 1 if still else options.smooth, options.redetect)
 
 
-def build_pipeline(options: FaceOptions, still: bool = False, device=None) -> tuple[Pipeline, dict]:
-    """Load the model and make one pipeline; returns it and the description for logs."""
+def build_pipeline(options, still: bool | None = None, device=None) -> tuple[Pipeline, dict]:
+    """Load the model and make one pipeline; returns it and the description for logs. `options`: a FaceOptions, or
+    the namespace of `cnnlab live`/`serve` arguments (a still image when it has --image, unless `still` says)."""
+    if not isinstance(options, FaceOptions):
+        still = getattr(options, "image", None) is not None if still is None else still
+        options = FaceOptions.from_args(options)
     classifier, margin, info = load(options, device)
-    return make_pipeline(options, classifier, margin, still), info
+    return make_pipeline(options, classifier, margin, bool(still)), info
