@@ -18,6 +18,7 @@ Without --model it uses the shipped fer2013-vgg if present, else a fer-vgg (widt
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -34,7 +35,7 @@ from common import write  # noqa: E402
 
 from cnnlab.live import scene  # noqa: E402
 from cnnlab.live.annotate import draw  # noqa: E402
-from cnnlab.live.detect import HaarDetector, crop_faces, make_detector  # noqa: E402
+from cnnlab.live.detect import HaarDetector, crop_faces  # noqa: E402
 from cnnlab.live.options import DEFAULTS, DETECTORS  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
@@ -92,10 +93,13 @@ def run_video(path: Path, pipe, warmup: int = 10) -> dict:
 
 
 def fps(args) -> None:
-    from cnnlab.live.model import Pipeline
+    from cnnlab.live.model import make_pipeline
+    from cnnlab.live.options import FaceOptions
     clf, model_name = classifier(args.model, args.backend, args.width)
-    detector = make_detector(args.detector, args.detect_width, args.min_face, args.cascade, args.scale_factor,
-                             args.min_neighbors)  # unset sizes: cnnlab live's defaults for a stream
+    options = FaceOptions(detector=args.detector, detect_width=args.detect_width, min_face=args.min_face,
+                          cascade=args.cascade, scale_factor=args.scale_factor, min_neighbors=args.min_neighbors,
+                          smooth=args.smooth)  # unset sizes: cnnlab live's defaults for a stream
+    detector = make_pipeline(options, clf, 0.0).detector
     results = []
     faces, _ = scene.fer_faces(args.data, 8 * max(args.faces))
     faces = [faces[i] for i in scene.detectable(faces, detector, max(args.faces))]  # faces the detector finds
@@ -104,7 +108,7 @@ def fps(args) -> None:
             video = Path(tmp) / f"faces{n}.mp4"
             scene.write_video(video, (f for f, _ in scene.frames(faces[:n], args.frames + 10)), fps=30)
             for redetect in (args.redetect if args.detector == "haar" else [1]):  # yunet: every frame
-                pipe = Pipeline(clf, detector, 0.0, args.smooth, redetect)
+                pipe = make_pipeline(dataclasses.replace(options, redetect=redetect), clf, 0.0)
                 r = run_video(video, pipe)
                 results.append({"faces": n, "size": "640x480", "redetect": redetect, **r})
                 print(json.dumps(results[-1]), file=sys.stderr)

@@ -33,8 +33,10 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
                         "the model card's face_margin, else 0.0 (both detectors' boxes are made FER-2013-like)")
     g.add_argument("--cascade", default=DEFAULTS.cascade, choices=CASCADES,
                    help="haar: OpenCV cascade haarcascade_frontalface_<name>.xml")
-    g.add_argument("--scale-factor", type=pyramid_step, default=DEFAULTS.scale_factor, help="haar: image-pyramid step (smaller finds more, slower)")
-    g.add_argument("--min-neighbors", type=nonneg_int, default=DEFAULTS.min_neighbors, help="haar: hits needed to keep a face (higher: fewer false faces)")
+    g.add_argument("--scale-factor", type=pyramid_step, default=DEFAULTS.scale_factor,
+                   help="haar: image-pyramid step (smaller finds more, slower)")
+    g.add_argument("--min-neighbors", type=nonneg_int, default=DEFAULTS.min_neighbors,
+                   help="haar: hits needed to keep a face (higher: fewer false faces)")
     g.add_argument("--redetect", type=positive_int, default=DEFAULTS.redetect,
                    help="haar: search the whole frame every N frames, only near the faces already found in between "
                         "(1 = always; yunet searches every frame)")
@@ -52,7 +54,8 @@ def register(sub) -> None:
                                    "--out out.mp4 --log out.jsonl'.")
     add_pipeline_options(p)
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--camera", type=nonneg_int, help="camera index (OpenCV; /dev/videoN on Linux); the default source is camera 0")
+    src.add_argument("--camera", type=nonneg_int,
+                     help="camera index (OpenCV; /dev/videoN on Linux); the default source is camera 0")
     src.add_argument("--video", help="a video file instead of a camera")
     src.add_argument("--image", help="one image file instead of a camera")
     p.add_argument("--whole-image", action="store_true",
@@ -78,7 +81,8 @@ def register(sub) -> None:
     add_pipeline_options(s)
     s.add_argument("--host", default="127.0.0.1", help="address to bind; only loopback addresses unless --allow-remote")
     s.add_argument("--port", type=port, default=8000, help="port (0 = any free port)")
-    s.add_argument("--max-upload-mb", type=positive_float, default=8.0, help="largest image a request may send (larger: HTTP 413)")
+    s.add_argument("--max-upload-mb", type=positive_float, default=8.0,
+                   help="largest image a request may send (larger: HTTP 413)")
     s.add_argument("--allow-remote", action="store_true",
                    help="allow a non-loopback --host (no authentication; browsers give the camera only to "
                         "localhost or https pages)")

@@ -184,7 +184,8 @@ class Window:
             import matplotlib
             if matplotlib.get_backend().lower() in ("agg", "pdf", "ps", "svg", "cairo", "template"):
                 raise UsageError("no window can be opened here (no display, and this OpenCV has no GUI); use "
-                                 "--no-window with --out FILE / --log FILE, or 'cnnlab serve' for a browser page") from None
+                                 "--no-window with --out FILE / --log FILE, or 'cnnlab serve' for a browser "
+                                 "page") from None
             import matplotlib.pyplot as plt
             self.plt = plt
 

@@ -117,7 +117,8 @@ class Pipeline:
             self.boxes = self.detector.detect(frame)
         else:
             found = self.detector.detect_near(gray, self.boxes)
-            self.boxes = found if len(found) >= len(self.boxes) else self.detector.detect(frame)  # lost one: look everywhere
+            lost = len(found) < len(self.boxes)  # lost one: look everywhere
+            self.boxes = self.detector.detect(frame) if lost else found
         self.count += 1
         t1 = time.perf_counter()
         crops = crop_faces(gray, self.boxes, self.margin)

@@ -218,7 +218,8 @@ async function start() {
   if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
     startCamera();
   } else {
-    status("this browser gives no camera to this page (open it as http://127.0.0.1 or localhost); upload a photo", true);
+    status("this browser gives no camera to this page (open it as http://127.0.0.1 or localhost); upload a photo",
+           true);
   }
 }
 
