@@ -10,6 +10,7 @@ const video = $("video"), overlay = $("overlay"), grab = document.createElement(
 const stream = Math.random().toString(36).slice(2);  // this tab's frames share smoothing on the server
 let camera = null, running = false, frames = 0, started = 0;
 let rows = [];     // the session's table: one row per face per camera frame
+let frameNo = 0;   // camera frames answered since the camera started
 let history = [];  // [{t, faces}] of the last STRIP_SECONDS, for the strip
 const colour = (label) => COLOURS[label] || "#b4b4b4";
 
@@ -28,7 +29,7 @@ function show(data) {
 
 // The session's table and the strip: each camera frame's faces at its time since the camera started.
 function record(data, t) {
-  const frame = rows.length ? rows[rows.length - 1][0] + 1 : 0;
+  const frame = frameNo++;
   for (const f of data.faces) {
     rows.push([frame, t.toFixed(3), f.face, ...f.box, f.label, ...CLASSES.map((c) => f.probabilities[c])]);
   }
@@ -169,6 +170,7 @@ async function startCamera() {
   started = performance.now();
   rows = [];
   history = [];
+  frameNo = 0;
   $("camera").textContent = "Stop camera";
   $("camera").disabled = false;
   loop();
