@@ -95,7 +95,7 @@ def test_analyze_video_table_ids_summary_and_chart(fer, faces, tmp_path):  # noq
     shares = right["label"].value_counts(normalize=True)
     assert summary.loc[right["face"].iloc[0], shares.index[0]] == pytest.approx(shares.iloc[0], abs=1e-4)
     fig = cnnlab.plot_expressions(table, tmp_path / "chart.png")
-    assert len(fig.axes) == 3 and len(fig.axes[0].lines) == len(CLASSES)
+    assert len(fig.axes) == 3 and len(fig.axes[0].collections) == len(CLASSES)  # one band per expression
     chart = cv2.imread(str(tmp_path / "chart.png"))
     assert chart is not None and chart.shape[1] > 800
     # seconds / max_frames stop early; a video cut short keeps the rows already made

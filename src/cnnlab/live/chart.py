@@ -1,5 +1,7 @@
 """The chart of a video's expressions: per face (one panel each, the faces seen longest first), the probability of
-each expression over time, seconds on the x axis, in the colours of cnnlab.live.colours. A face's line breaks
+each expression over time as stacked bands (each band's height is that expression's probability, so the bands
+fill 0 to 1 and the widest band is the label), seconds on the x axis, in the colours of cnnlab.live.colours. Stacked
+bands stay readable at 30 frames a second for a minute, where seven crossing lines do not. A face's bands stop
 where it was not seen. matplotlib is imported only here."""
 
 from __future__ import annotations
@@ -32,23 +34,23 @@ def plot_expressions(table, path: str | Path | None = None, max_faces: int = MAX
     for ax, face in zip(axes[:, 0], faces):
         g = table[table["face"] == face].sort_values("time_s")
         t = g["time_s"].to_numpy(dtype=float)
+        y = g[classes].to_numpy(dtype=float).T
         gaps = np.flatnonzero(np.diff(t) > 3 * np.median(np.diff(t))) + 1 if len(t) > 2 else np.array([], int)
         share = shares(g["label"].tolist(), classes)
         top = max(share, key=share.get)
-        for c in classes:
-            y = g[c].to_numpy(dtype=float)
-            ax.plot(np.insert(t, gaps, np.nan), np.insert(y, gaps, np.nan), color=hex_colour(c), lw=1.2, label=c)
-        ax.set_ylim(0, 1.02)
+        for part in np.split(np.arange(len(t)), gaps):  # a band per stretch of frames where the face was seen
+            ax.stackplot(t[part], y[:, part], colors=[hex_colour(c) for c in classes], linewidth=0)
+        ax.set_ylim(0, 1)
         ax.set_xlim(0, max(end, 1e-3))
         ax.set_ylabel("probability")
         ax.set_title(f"face {face}: {len(g)} frames, {t[0]:.1f}–{t[-1]:.1f} s; mostly {top} ({share[top]:.0%})",
                      fontsize=10, loc="left")
-        ax.grid(alpha=0.3)
+        ax.grid(alpha=0.3, color="black")
     if not faces:
         axes[0, 0].text(0.5, 0.5, "no face found in this video", ha="center", va="center",
                         transform=axes[0, 0].transAxes)
     axes[-1, 0].set_xlabel("time (s)")
-    handles = [plt.Line2D([], [], color=hex_colour(c), lw=3) for c in classes]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=hex_colour(c)) for c in classes]
     fig.legend(handles, classes, loc="upper center", ncol=len(classes) or 1, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
     if path is not None:
