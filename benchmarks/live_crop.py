@@ -59,7 +59,7 @@ def main():
     args = ap.parse_args()
     import torch
 
-    from cnnlab.live.app import Classifier, load_fer_model
+    from cnnlab.live.model import Classifier, load_fer_model
     model, ckpt, _ = load_fer_model(args.model)
     clf = Classifier(model, ckpt, torch.device("cpu"), "onnx")
     faces, labels = val_faces(Path(args.data), args.faces)

@@ -18,6 +18,7 @@ Without --model it uses the shipped fer2013-vgg if present, else a fer-vgg (widt
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -34,7 +35,8 @@ from common import write  # noqa: E402
 
 from cnnlab.live import scene  # noqa: E402
 from cnnlab.live.annotate import draw  # noqa: E402
-from cnnlab.live.detect import HaarDetector, crop_faces, make_detector  # noqa: E402
+from cnnlab.live.detect import HaarDetector, crop_faces  # noqa: E402
+from cnnlab.live.options import DEFAULTS, DETECTORS  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
 
@@ -42,7 +44,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013
 def classifier(ref: str | None, backend: str, width: int):
     import torch
 
-    from cnnlab.live.app import Classifier, load_fer_model
+    from cnnlab.live.model import Classifier, load_fer_model
     from cnnlab.runs import shipped_cards
     if ref is None and any(c["name"] == "fer2013-vgg" for c in shipped_cards()):
         ref = "fer2013-vgg"
@@ -91,10 +93,13 @@ def run_video(path: Path, pipe, warmup: int = 10) -> dict:
 
 
 def fps(args) -> None:
-    from cnnlab.live.app import Pipeline
+    from cnnlab.live.model import make_pipeline
+    from cnnlab.live.options import FaceOptions
     clf, model_name = classifier(args.model, args.backend, args.width)
-    detector = make_detector(args.detector, args.detect_width, args.min_face, args.cascade, args.scale_factor,
-                             args.min_neighbors)  # unset sizes: cnnlab live's defaults for a stream
+    options = FaceOptions(detector=args.detector, detect_width=args.detect_width, min_face=args.min_face,
+                          cascade=args.cascade, scale_factor=args.scale_factor, min_neighbors=args.min_neighbors,
+                          smooth=args.smooth)  # unset sizes: cnnlab live's defaults for a stream
+    detector = make_pipeline(options, clf, 0.0).detector
     results = []
     faces, _ = scene.fer_faces(args.data, 8 * max(args.faces))
     faces = [faces[i] for i in scene.detectable(faces, detector, max(args.faces))]  # faces the detector finds
@@ -103,7 +108,7 @@ def fps(args) -> None:
             video = Path(tmp) / f"faces{n}.mp4"
             scene.write_video(video, (f for f, _ in scene.frames(faces[:n], args.frames + 10)), fps=30)
             for redetect in (args.redetect if args.detector == "haar" else [1]):  # yunet: every frame
-                pipe = Pipeline(clf, detector, 0.0, args.smooth, redetect)
+                pipe = make_pipeline(dataclasses.replace(options, redetect=redetect), clf, 0.0)
                 r = run_video(video, pipe)
                 results.append({"faces": n, "size": "640x480", "redetect": redetect, **r})
                 print(json.dumps(results[-1]), file=sys.stderr)
@@ -159,11 +164,12 @@ def main():
     ap.add_argument("--frames", type=int, default=200, help="timed frames per video (after 10 warm-up frames)")
     ap.add_argument("--faces", type=int, nargs="+", default=[1, 4], help="faces per frame")
     ap.add_argument("--redetect", type=int, nargs="+", default=[5, 1], help="full-frame detection every N frames")
-    ap.add_argument("--smooth", type=int, default=5, help="probability smoothing over N frames (as cnnlab live)")
-    ap.add_argument("--detector", default="yunet", choices=["yunet", "haar"], help="face detector (as cnnlab live)")
-    ap.add_argument("--cascade", default="default", help="Haar cascade")
-    ap.add_argument("--scale-factor", type=float, default=1.1, help="cascade scale factor")
-    ap.add_argument("--min-neighbors", type=int, default=4, help="cascade min neighbours")
+    ap.add_argument("--smooth", type=int, default=DEFAULTS.smooth,
+                    help="probability smoothing over N frames (as cnnlab live)")
+    ap.add_argument("--detector", default=DEFAULTS.detector, choices=DETECTORS, help="face detector (as cnnlab live)")
+    ap.add_argument("--cascade", default=DEFAULTS.cascade, help="Haar cascade")
+    ap.add_argument("--scale-factor", type=float, default=DEFAULTS.scale_factor, help="cascade scale factor")
+    ap.add_argument("--min-neighbors", type=int, default=DEFAULTS.min_neighbors, help="cascade min neighbours")
     ap.add_argument("--detect-width", type=int, help="detection width (default: cnnlab live's for the detector)")
     ap.add_argument("--min-face", type=int, help="smallest face in pixels (default: cnnlab live's for the detector)")
     ap.add_argument("--sweep", action="store_true", help="measure the detector settings instead")

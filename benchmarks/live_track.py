@@ -2,14 +2,14 @@
 
 `cnnlab live` averages a face's probabilities over a few frames (`--smooth`). A face continues a track when the
 boxes overlap; but a different person can appear where the last one was, and must not inherit that person's
-expression. This measures the correlation of two 48×48 crops (`cnnlab.live.detect.appearance`) on FER-2013
+expression. This measures the correlation of two 48×48 crops (`cnnlab.live.track.appearance`) on FER-2013
 validation faces (never trained on, never the test split), with YuNet as `cnnlab live` runs it:
 
 - same person: consecutive frames of one face moving a few pixels a frame (`scene.frames`, 96-192 px), and
 - different people: faces found in consecutive frames of `scene.still` (one new face per frame, 96-240 px),
 
 and, for each threshold, the share of same-person pairs it would split and of different-person pairs it would
-join. `MIN_SIMILARITY` in cnnlab/live/detect.py takes its value from here. Then the effect end to end: the live
+join. `MIN_SIMILARITY` in cnnlab/live/track.py takes its value from here. Then the effect end to end: the live
 pipeline (`--smooth 5`, YuNet, the model) over the new-face-every-frame sequence, scored like
 `live_accuracy.py`, with the appearance test, without it (boxes only, as before), and without smoothing.
 
@@ -33,7 +33,8 @@ from live_accuracy import score_faces  # noqa: E402
 from live_crop import DATA, val_faces  # noqa: E402
 
 from cnnlab.live import scene  # noqa: E402
-from cnnlab.live.detect import YuNetDetector, appearance, crop_faces, to_gray  # noqa: E402
+from cnnlab.live.detect import YuNetDetector, crop_faces, to_gray  # noqa: E402
+from cnnlab.live.track import appearance  # noqa: E402
 
 THRESHOLDS = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
 
@@ -53,8 +54,8 @@ def stream(model_ref: str, stills, labels, smooth: int, similarity: float | None
     import torch
 
     from cnnlab.data.fer2013 import CLASSES
-    from cnnlab.live.app import Classifier, Pipeline, load_fer_model
-    from cnnlab.live.detect import Smoother
+    from cnnlab.live.model import Classifier, Pipeline, load_fer_model
+    from cnnlab.live.track import Smoother
     model, ckpt, _ = load_fer_model(model_ref)
     pipe = Pipeline(Classifier(model, ckpt, torch.device("cpu"), "onnx"), YuNetDetector(), 0.0, smooth)
     pipe.smoother = Smoother(smooth, min_similarity=similarity)

@@ -305,7 +305,7 @@ def test_eval_data_and_images_and_predict(cnn_run, emnist_sample, tmp_path):
     lines = cnnlab("predict", cnn_run, *sorted((tmp_path / "imgs").rglob("*.png"))[:3]).stdout.splitlines()
     assert len(lines) == 3
     p = json.loads(lines[0])
-    assert p["class"] in t.classes and abs(sum(p["probabilities"].values()) - 1) < 1e-3
+    assert p["label"] in t.classes and abs(sum(p["probabilities"].values()) - 1) < 1e-3
 
 
 def test_eval_rejects_wrong_class_folder_and_other_models_checkpoint(cnn_run, tmp_path):

@@ -241,7 +241,7 @@ def test_eval_and_predict_agree(run, faces, capsys):
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["file"] for line in lines] == list(map(str, files))
     assert all(abs(sum(line["probabilities"].values()) - 1) < 1e-4 for line in lines)
-    correct = sum(line["class"] == Path(line["file"]).parent.name for line in lines)
+    correct = sum(line["label"] == Path(line["file"]).parent.name for line in lines)
     assert by_data["accuracy"] == pytest.approx(correct / 70)
 
 
@@ -258,7 +258,7 @@ def test_visualize_and_export_the_run(run, faces, tmp_path, capsys):
     assert main(["visualize", str(run), "--image", str(face), "--out", str(tmp_path / "vis")]) == 0
     capsys.readouterr()
     shown = json.loads((tmp_path / "vis" / "prediction.json").read_text())
-    assert shown["class"] == predicted["none"]["class"] and len(shown["layers"]) == 4
+    assert shown["class"] == predicted["none"]["label"] and len(shown["layers"]) == 4
     assert all((tmp_path / "vis" / f).is_file() for f in shown["files"])
 
     assert main(["export", str(run), "--format", "onnx"]) == 0

@@ -86,7 +86,7 @@ def test_flip_tta_is_the_mean_of_the_two_passes():
 
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_live_classifier_uses_the_models_tta(backend):
-    from cnnlab.live.app import Classifier
+    from cnnlab.live.model import Classifier
     model = fer_model(1)
     ckpt = {"arch": "fer-vgg", "classes": CLASSES, "num_classes": 7, "input_shape": [1, 48, 48],
             "model_kwargs": {"mean": MEAN, "std": STD, "width": 8}, "tta": "flip"}

@@ -276,3 +276,30 @@ def test_discussion_sentences_follow_the_numbers():
     assert "points less accurate" in discuss.p3_no_teacher({"accuracy": 0.66}, alone, teacher, 4.0)
     assert "as accurate as each other" in discuss.p3_no_teacher({"accuracy": 0.705}, alone, teacher, 4.0)
     assert set(discuss.snippets()) >= {"p1e.cnn_better", "p1e.mlp_better", "p1e.tie", "p3c.helps", "p3c.hurts", "p3c.tie"}
+
+
+def test_webcam_table_summary_and_discussion():
+    """P2 (c) with a video: the per-face summary of the `live --csv` table and the sentence written from it."""
+    import pandas as pd
+
+    from cnnlab.handin import webcam
+    from cnnlab.live.table import COLUMNS
+    classes = ["angry", "happy", "sad"]
+    labels = ["happy"] * 6 + ["sad"] * 3 + ["happy"]  # face 0: two changes of label in 1 s
+    rows = [(i, i / 10, 0, 10, 10, 50, 50, lab, 0.1, 0.8 if lab == "happy" else 0.1, 0.8 if lab == "sad" else 0.1)
+            for i, lab in enumerate(labels)]
+    rows += [(i, i / 10, 1, 200, 10, 50, 50, "angry", 0.9, 0.05, 0.05) for i in range(3)]
+    table = pd.DataFrame(rows, columns=COLUMNS + classes)
+    header, body = webcam.summary_rows(table)
+    assert header == ["face", "frames", "seconds", *classes]
+    assert body[0] == ["0", "10", "0.0–0.9", "0%", "70%", "30%"] and body[1][:2] == ["1", "3"]
+    faces = webcam.describe_table(table)
+    assert faces["tracks"] == 2 and faces["face"] == 0 and faces["frames"] == 10
+    assert faces["shares"] == {"happy": 0.7, "sad": 0.3} and round(faces["changes_per_minute"]) == 133
+    video = {"file": "me.mp4", "frames": 10, "seconds": 1.0, "with_face": 1.0, "labels": {"happy": 0.5}}
+    text = discuss.p2_live(video, {}, webcam.RECORD_COMMAND, faces)
+    assert "The video `me.mp4` (10 frames" in text and "2 face track(s)" in text
+    assert "face 0, was in 10 frames over 0.9 s" in text and "*happy* 70%, *sad* 30%" in text
+    assert "changed 133 times per minute" in text
+    assert "never changed" in discuss.p2_live(video, {}, webcam.RECORD_COMMAND, {**faces, "changes_per_minute": 0.0})
+    assert webcam.describe_table(table.iloc[:0]) == {"tracks": 0}

@@ -21,8 +21,9 @@ from cnnlab.cli import main
 from cnnlab.data.fer2013 import CLASSES, MEAN, STD
 from cnnlab.engine.checkpoint import atomic_torch_save
 from cnnlab.live import scene
-from cnnlab.live.detect import (FACE_MARGIN, YUNET_CROP, HaarDetector, Smoother, YuNetDetector, crop_faces, iou,
-                                make_detector, yunet_model_path)
+from cnnlab.live.detect import (FACE_MARGIN, YUNET_CROP, HaarDetector, YuNetDetector, crop_faces, make_detector,
+                                yunet_model_path)
+from cnnlab.live.track import Smoother, iou
 from cnnlab.models import registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,9 +108,9 @@ def test_video_end_to_end(tmp_path, fer_run, faces):
             continue
         for face in record["faces"]:
             assert face["label"] in CLASSES
-            assert set(face["probs"]) == set(CLASSES)
-            assert abs(sum(face["probs"].values()) - 1) < 1e-3
-            assert face["label"] == max(face["probs"], key=face["probs"].get)
+            assert list(face["probabilities"]) == list(CLASSES)
+            assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
+            assert face["label"] == max(face["probabilities"], key=face["probabilities"].get)
         matched += sum(any(iou(t, f["box"]) > 0.5 for f in record["faces"]) for t in truth)
     assert matched >= 0.9 * 2 * 24, f"only {matched} of 48 pasted faces were found"
     out = video_frames(tmp_path / "out.mp4")
@@ -214,13 +215,13 @@ def test_probability_bars_go_inside_the_box_when_another_face_is_below():
     from cnnlab.live.annotate import draw
     probs = dict.fromkeys(CLASSES, 1 / 7)
     frame = np.full((320, 300, 3), 100, np.uint8)
-    draw(frame, [{"box": [50, 20, 100, 100], "label": "sad", "probs": probs},
-                 {"box": [50, 150, 100, 100], "label": "happy", "probs": probs}])
+    draw(frame, [{"box": [50, 20, 100, 100], "label": "sad", "probabilities": probs},
+                 {"box": [50, 150, 100, 100], "label": "happy", "probabilities": probs}])
     assert (frame[123:126, 60:140] == 100).all()  # the gap above the lower face's label is left alone
     assert frame[75:118, 55:145].mean() < 60  # the upper face's chart, inside its box
     assert frame[253:301, 55:145].mean() < 60  # the lower face's chart, below its box
     lone = np.full((300, 300, 3), 100, np.uint8)
-    draw(lone, [{"box": [50, 20, 100, 100], "label": "sad", "probs": probs}])
+    draw(lone, [{"box": [50, 20, 100, 100], "label": "sad", "probabilities": probs}])
     assert lone[123:170, 55:145].mean() < 60 and (lone[75:118, 60:140] == 100).all()  # alone: below the box
 
 
@@ -242,7 +243,7 @@ def test_smoother_starts_a_new_track_when_another_face_takes_the_place(faces):
 
 
 def test_onnx_backend_matches_torch(fer_run):
-    from cnnlab.live.app import Classifier, load_fer_model
+    from cnnlab.live.model import Classifier, load_fer_model
     model, ckpt, _ = load_fer_model(str(fer_run))
     crops = np.random.default_rng(0).integers(0, 256, (3, 1, 48, 48), dtype=np.uint8)
     p_onnx = Classifier(model, ckpt, torch.device("cpu"), "onnx")(crops)
@@ -284,7 +285,7 @@ def test_image_with_and_without_faces(tmp_path, fer_run, faces, capsys):
     assert code == 0, err
     whole = json.loads(out.strip().splitlines()[-1])["faces"]
     assert len(whole) == 1 and whole[0]["box"] == [0, 0, 48, 48] and whole[0]["label"] in CLASSES
-    from cnnlab.live.app import Classifier, load_fer_model
+    from cnnlab.live.model import Classifier, load_fer_model
     model, ckpt, _ = load_fer_model(str(fer_run))
     expected = Classifier(model, ckpt, torch.device("cpu"), "torch")(faces[0][None, None])[0]
     assert whole[0]["label"] == CLASSES[int(expected.argmax())]
@@ -334,8 +335,9 @@ def test_bad_inputs(tmp_path, fer_run, faces, capsys):
     if headless and matplotlib.get_backend().lower() == "agg":  # no window possible: say how to run without one
         code, _, err = live(fer_run, "--video", video, capsys=capsys)
         assert code == 2 and "--no-window" in err
-    code, _, err = live(fer_run, "--video", video, "--max-frames", 0, capsys=capsys)
-    assert code == 2 and "--max-frames must be positive" in err
+    with pytest.raises(SystemExit) as e:
+        live(fer_run, "--video", video, "--max-frames", 0, capsys=capsys)
+    assert e.value.code == 2 and "--max-frames: must be a positive integer" in capsys.readouterr().err
 
 
 def test_help_lists_every_option(capsys):
@@ -349,3 +351,69 @@ def test_help_lists_every_option(capsys):
         main(["live", "--help"])
     text = capsys.readouterr().out
     assert "--camera" in text and "--duration" in text and "(default: fer2013-vgg)" in text
+
+
+def test_every_number_of_live_and_serve_is_checked(capsys):
+    """Each numeric option, negative and (where zero means nothing) zero: one line naming the option, exit 2,
+    before anything is opened (a camera of -1 crashed OpenCV; a port of 70000 and a margin of -0.5 gave tracebacks)."""
+    from cnnlab.cli import build_parser
+    from cnnlab.clikit import nonneg_float, nonneg_int, port, positive_float, positive_int
+    sub = next(a for a in build_parser()._actions if hasattr(a, "choices") and isinstance(a.choices, dict))
+    zero_ok = {nonneg_int, nonneg_float, port}
+    walked = set()
+    for cmd in ("live", "serve"):
+        for action in sub.choices[cmd]._actions:
+            if not action.option_strings or action.type in (None, str):
+                continue
+            option = action.option_strings[0]
+            walked.add(option)
+            assert action.type in (nonneg_int, nonneg_float, port, positive_int, positive_float) or \
+                action.type.__name__ == "pyramid_step", f"{cmd} {option}: unchecked type {action.type}"
+            for value in ["-1"] + ([] if action.type in zero_ok else ["0"]):
+                with pytest.raises(SystemExit) as e:
+                    main([cmd, option, value])
+                err = capsys.readouterr().err.strip().splitlines()
+                assert e.value.code == 2 and f"argument {option}: must be" in err[-1], (cmd, option, value, err)
+    assert {"--camera", "--margin", "--detect-width", "--min-face", "--smooth", "--redetect", "--duration",
+            "--max-frames", "--scale-factor", "--min-neighbors", "--port", "--max-upload-mb"} <= walked
+
+
+def test_csv_chart_times_and_summary(tmp_path, fer_run, faces, capsys):
+    """--csv is the table of ExpressionRecognizer.analyze_video (one row per face per frame), --chart its chart;
+    every log line has its time; the summary has both frame rates and the share of each expression."""
+    video = tmp_path / "in.avi"
+    scene.write_video(video, (f for f, _ in scene.frames(faces[:2], 12)), fps=10)
+    code, out, err = live(fer_run, "--video", video, "--no-window", "--log", tmp_path / "log.jsonl", "--csv",
+                          tmp_path / "t.csv", "--chart", tmp_path / "chart.png", capsys=capsys)
+    assert code == 0, err
+    frames, summary = read_log(tmp_path / "log.jsonl")
+    assert [f["time_s"] for f in frames] == pytest.approx([i / 10 for i in range(12)])
+    assert summary["video_fps"] == 10 and summary["fps"] > 0 and summary["video_seconds"] == 1.2
+    assert list(summary["expressions"]) == list(CLASSES) and sum(summary["expressions"].values()) == pytest.approx(1)
+    import pandas as pd
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert list(table.columns) == ["frame", "time_s", "face", "x", "y", "w", "h", "label", *CLASSES]
+    rows = [(f["frame"], face["face"], *face["box"], face["label"]) for f in frames for face in f["faces"]]
+    assert [tuple(r) for r in table[["frame", "face", "x", "y", "w", "h", "label"]].itertuples(index=False)] == rows
+    labels = table["label"].value_counts(normalize=True)
+    assert all(summary["expressions"][c] == pytest.approx(labels.get(c, 0), abs=1e-4) for c in CLASSES)
+    assert cv2.imread(str(tmp_path / "chart.png")).shape[1] > 800
+    assert json.loads(out.strip().splitlines()[-1])["summary"]["csv"] == str(tmp_path / "t.csv")
+    # nothing else keeps the results: each frame's faces are printed, as for --image
+    code, out, err = live(fer_run, "--video", video, "--no-window", "--max-frames", 3, capsys=capsys)
+    lines = [json.loads(line) for line in out.strip().splitlines()]
+    assert code == 0 and [x["frame"] for x in lines[:-1]] == [0, 1, 2] and "summary" in lines[-1]
+    assert all(len(x["faces"]) == 2 for x in lines[:-1])
+    # --csv / --chart belong to a stream; bad names are refused before anything runs
+    code, _, err = live(fer_run, "--image", video, "--csv", tmp_path / "x.csv", capsys=capsys)
+    assert code == 2 and "--csv" in err and "--log" in err
+    code, _, err = live(fer_run, "--video", video, "--chart", tmp_path / "x.gif", capsys=capsys)
+    assert code == 2 and "--chart" in err and ".png" in err
+
+
+def test_image_says_nothing_about_a_window_nobody_asked_for(tmp_path, fer_run, faces, capsys):
+    frame, _ = next(scene.frames(faces[:1], 1, jitter=0))
+    cv2.imwrite(str(tmp_path / "one.png"), frame)
+    code, out, err = live(fer_run, "--image", tmp_path / "one.png", capsys=capsys)
+    assert code == 0 and len(json.loads(out.strip().splitlines()[-1])["faces"]) == 1
+    assert "window" not in err

@@ -21,14 +21,15 @@ import numpy as np
 import pytest
 
 from cnnlab.cli import build_parser, main
+from cnnlab.data.fer2013 import CLASSES
 from cnnlab.live import scene
-from cnnlab.live.detect import iou
+from cnnlab.live.colours import COLOURS
+from cnnlab.live.table import COLUMNS
+from cnnlab.live.track import iou
 from conftest import wait_until
 from test_live import ROOT, faces, fer_run  # noqa: F401  (fixtures)
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-COLOURS = {"angry": "#dc2828", "disgust": "#288c28", "fear": "#a03ca0", "happy": "#ffc800", "neutral": "#c8c8c8",
-           "sad": "#2878c8", "surprise": "#ff8c00"}  # as in web/app.js
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_api_predicts_faces(server, faces):  # noqa: F811
     r = json.loads(body)
     assert (r["width"], r["height"]) == (640, 480) and len(r["faces"]) == 2
     assert all(any(iou(t, f["box"]) > 0.5 for f in r["faces"]) for t in truth)
-    assert all(abs(sum(f["probs"].values()) - 1) < 1e-3 for f in r["faces"])
+    assert all(abs(sum(f["probabilities"].values()) - 1) < 1e-3 for f in r["faces"])
     # a stream keeps its state between frames; PNG works too
     for _ in range(3):
         code, _, body = request(server, "POST", "/api/predict?stream=abc", cv2.imencode(".png", frame)[1].tobytes(),
@@ -80,6 +81,27 @@ def test_api_predicts_faces(server, faces):  # noqa: F811
     assert info["classes"][0] == "angry" and info["max_upload_bytes"] == 500_000
     stats = json.loads(request(server, "GET", "/api/stats")[2])
     assert stats["frames"] >= 5 and stats["faces"] >= 8
+
+
+def test_a_photo_gets_the_same_answer_on_the_page_and_from_live_image(server, fer_run, faces, tmp_path,  # noqa: F811
+                                                                     capsys):
+    """A still photo is a still photo: /api/predict (no stream) and `cnnlab live --image` use the same settings
+    and give the same faces; a photo without a face gets the same hint as `live --image` gives."""
+    frame, _ = scene.still(faces[0], seed=7, sizes=(70, 90))  # a small face: detection width matters
+    photo = tmp_path / "photo.jpg"  # the fixture's server takes at most 0.5 MB
+    cv2.imwrite(str(photo), frame)
+    code, _, body = request(server, "POST", "/api/predict", photo.read_bytes(), {"Content-Type": "image/jpeg"})
+    assert code == 200
+    page = json.loads(body)["faces"]
+    assert main(["live", str(fer_run), "--image", str(photo), "--no-window"]) == 0
+    live = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["faces"]
+    assert len(page) == 1 and page == live
+    assert list(page[0]["probabilities"]) == list(CLASSES) and page[0]["face"] == 0
+    code, _, body = request(server, "POST", "/api/predict", jpeg(scene.background()), {"Content-Type": "image/jpeg"})
+    answer = json.loads(body)
+    assert answer["faces"] == [] and "no face found" in answer["hint"] and "--min-face 40" in answer["hint"]
+    info = json.loads(request(server, "GET", "/api/info")[2])
+    assert info["colours"] == COLOURS
 
 
 def test_api_rejects_bad_requests(server):
@@ -192,6 +214,25 @@ def test_page_in_headless_chromium(tmp_path, fer_run, faces):  # noqa: F811
         shown = set(labels) | set(filter(None, page.page_state().get("labels", "").split(",")))  # the frame may move on
         assert max(colour_pixels(shot, COLOURS[label]) for label in shown) > 300, \
             "no box or bar of the predicted class on the page"
+        assert page.eval("document.getElementById('camera').textContent") == "Stop camera"
+        # the strip of the last minute: the faces' expressions in their colours
+        strip = page.eval("(() => { const c = document.getElementById('strip'); const d = c.getContext('2d')"
+                          ".getImageData(0, 0, c.width, c.height).data; const out = {}; for (let i = 0; i < d.length;"
+                          " i += 4) { const k = '#' + [d[i], d[i + 1], d[i + 2]].map((v) => v.toString(16)"
+                          ".padStart(2, '0')).join(''); out[k] = (out[k] || 0) + 1; } return out; })()")
+        assert sum(strip.get(COLOURS[label], 0) for label in COLOURS) >= 30, "no expression in the strip"
+        # the session's table, downloaded as CSV: the columns of `cnnlab live --csv`, one row per face per frame
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        page.call("Page.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
+        rows = int(page.page_state()["rows"])
+        page.eval("document.getElementById('download').click()")
+        table = wait_until(lambda: next(iter(downloads.glob("*.csv")), None), "the CSV download", (browser, serve))
+        import pandas as pd
+        table = pd.read_csv(table)
+        assert list(table.columns) == COLUMNS + list(CLASSES) and len(table) >= rows >= 5
+        assert set(table["label"]) <= set(CLASSES) and table["time_s"].is_monotonic_increasing
+        assert ((table[list(CLASSES)].sum(axis=1) - 1).abs() < 1e-3).all()
         # the upload box: a photo of three faces
         root = page.call("DOM.getDocument")["root"]["nodeId"]
         node = page.call("DOM.querySelector", nodeId=root, selector="#photo")["nodeId"]
@@ -201,6 +242,13 @@ def test_page_in_headless_chromium(tmp_path, fer_run, faces):  # noqa: F811
         labels = page.page_state()["labels"].split(",")
         shot = page.screenshot(tmp_path / "photo.png")
         assert colour_pixels(shot, COLOURS[labels[0]]) > 300
+        # a photo without a face: the page says why, as `cnnlab live --image` does
+        wall = tmp_path / "wall.jpg"
+        cv2.imwrite(str(wall), scene.background())
+        page.call("DOM.setFileInputFiles", nodeId=node, files=[str(wall)])
+        status = wait_until(lambda: (s := page.page_state().get("status", "")).startswith("wall.jpg") and s,
+                            "the answer for a photo without a face", (browser, serve))
+        assert "0 face(s)" in status and "no face found" in status and "--min-face" in status
         if os.environ.get("CNNLAB_KEEP_SCREENSHOTS"):  # to look at them: a folder to copy them into
             for name in ("camera.png", "photo.png"):
                 shutil.copy(tmp_path / name, Path(os.environ["CNNLAB_KEEP_SCREENSHOTS"]) / name)
@@ -209,3 +257,34 @@ def test_page_in_headless_chromium(tmp_path, fer_run, faces):  # noqa: F811
         browser.wait(30)
         serve.terminate()
         serve.wait(30)
+
+
+PLAYER = """<video id="v" src="{src}" preload="auto" muted></video><pre id="r">pending</pre>
+<script>
+const v = document.getElementById("v"), r = document.getElementById("r");
+v.addEventListener("canplay", () => r.textContent = `playable ${{v.duration}} ${{v.videoWidth}}x${{v.videoHeight}}`);
+v.addEventListener("error", () => r.textContent = `error ${{v.error.code}} ${{v.error.message}}`);
+</script>"""
+
+
+def play_in_chromium(video: Path) -> str:
+    """What a <video> element in headless Chromium says about `video`: 'playable DURATION WxH' or 'error ...'."""
+    page = video.with_suffix(".html")
+    page.write_text(PLAYER.format(src=video.name))
+    r = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        f"--user-data-dir={video.parent / 'profile'}", "--virtual-time-budget=10000", "--dump-dom",
+                        page.as_uri()], capture_output=True, text=True, timeout=300)
+    return r.stdout.split('<pre id="r">', 1)[1].split("</pre>", 1)[0]
+
+
+def test_annotated_video_plays_in_chromium(tmp_path, fer_run, faces):  # noqa: F811
+    """`live --out x.mp4` (H.264) and `--out x.webm` (VP9) play in a browser; the MPEG-4 Part 2 that OpenCV
+    writes into .mp4 does not (the check can tell)."""
+    assert CHROMIUM, "Chromium is needed for this test: apt-get install chromium (the CI script installs it)"
+    clip = tmp_path / "in.mp4"
+    scene.write_video(clip, (f for f, _ in scene.frames(faces[:1], 20)), fps=10)  # OpenCV's mp4v
+    assert play_in_chromium(clip).startswith("error")
+    for name in ("out.mp4", "out.webm"):
+        assert main(["live", str(fer_run), "--video", str(clip), "--out", str(tmp_path / name)]) == 0
+        said = play_in_chromium(tmp_path / name)
+        assert said == "playable 2 640x480", (name, said)

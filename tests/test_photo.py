@@ -51,7 +51,7 @@ def test_predict_gives_one_line_per_face_as_live_finds_them(photo, capsys):
     assert all(scene.centre_in(boxes, box).sum() == 1 for box in truth)  # each pasted face found once
     assert [b[0] for b in boxes] == sorted(b[0] for b in boxes)  # numbered left to right
     for r in results:
-        assert abs(sum(r["probabilities"].values()) - 1) < 1e-4 and r["class"] == max(r["probabilities"],
+        assert abs(sum(r["probabilities"].values()) - 1) < 1e-4 and r["label"] == max(r["probabilities"],
                                                                                      key=r["probabilities"].get)
     assert len(err.strip().splitlines()) == 1 and "3 face(s) found" in err and "live --image" in err
     # the same photo through `cnnlab live --image`: the same boxes and the same expression per face
@@ -60,8 +60,8 @@ def test_predict_gives_one_line_per_face_as_live_finds_them(photo, capsys):
     faces = json.loads(lines[-1])["faces"]
     assert [f["box"] for f in faces] == [r["box"] for r in results]
     for f, r in zip(faces, results):
-        probs = f.get("probs", f.get("probabilities"))  # live's own field names (its JSON schema is issue 21's item 7)
-        assert max(probs, key=probs.get) == r["class"]
+        probs = f["probabilities"]
+        assert max(probs, key=probs.get) == r["label"]
         assert all(abs(probs[c] - r["probabilities"][c]) < 2e-3 for c in probs)
 
 
@@ -95,7 +95,7 @@ def test_visualize_looks_at_one_face_of_the_photo(photo, tmp_path, capsys):
         assert code == 0, err
         result = json.loads((out / "prediction.json").read_text())
         assert result["face"] == {"index": face, "faces": 3, "box": predicted[face]["box"]}
-        assert result["class"] == predicted[face]["class"]
+        assert result["class"] == predicted[face]["label"]
         assert np.allclose([result["probabilities"][c] for c in result["probabilities"]],
                            [predicted[face]["probabilities"][c] for c in result["probabilities"]], atol=1e-5)
         assert f"looking at face {face}" in err and (out / "gradcam.png").is_file()

@@ -488,10 +488,9 @@ def run_predict(args) -> int:
         raise DataError("none of the images could be read")
     probs = predict_logits(model, torch.from_numpy(np.stack(arrays)), device, tta=tta).softmax(1)
     classes = ckpt["classes"]
+    from cnnlab.prediction import prediction
     for (f, face), p in zip(files, probs):
-        order = p.argsort(descending=True)[: args.top or len(classes)]
-        print(json.dumps({"file": f, **face, "class": classes[int(order[0])],
-                          "probabilities": {classes[int(i)]: round(float(p[i]), 6) for i in order}}))
+        print(json.dumps({"file": f, **face, **prediction(classes, p.tolist(), args.top)}))
     return 0
 
 

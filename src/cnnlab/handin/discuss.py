@@ -161,11 +161,20 @@ def p2_filters(first: dict, study: dict, occ: dict, classes: list[str]) -> str:
     return paragraphs(*parts)
 
 
-def p2_live(video: dict | None, scene: dict, command: str) -> str:
+def p2_live(video: dict | None, scene: dict, command: str, faces: dict | None = None) -> str:
+    """`video`: webcam.summarize_log; `faces`: webcam.describe_table of the video's table (when there is one)."""
     if video:
         labels = ", ".join(f"*{k}* ({v:.0%})" for k, v in video["labels"].items())
-        return say("p2c.video", video=video["file"], frames=video["frames"], seconds=video["seconds"],
+        text = say("p2c.video", video=video["file"], frames=video["frames"], seconds=video["seconds"],
                    with_face=video["with_face"], labels=labels or "none")
+        if faces and faces.get("tracks"):
+            shares = ", ".join(f"*{k}* {v:.0%}" for k, v in list(faces["shares"].items())[:3])
+            rate = faces["changes_per_minute"]
+            changes = say("p2c.changes", changes=rate) if rate > 0 else say("p2c.steady")
+            text = paragraphs(text, say("p2c.video_table", tracks=faces["tracks"], face=faces["face"],
+                                        frames=faces["frames"], seconds=faces["seconds"], shares=shares,
+                                        changes=changes))
+        return text
     return say("p2c.no_video", command=command, faces=scene["faces"], found=scene["found"], right=scene["right"])
 
 

@@ -1,5 +1,5 @@
-"""P2 (c): the webcam part. What a recorded video showed (from `cnnlab live --log`), and the command that records
-one: `cnnlab live --camera 0 --out video.mp4 --duration 60`."""
+"""P2 (c): the webcam part. What a recorded video showed (from `cnnlab live --log` and the table of `--csv`), and
+the command that records one: `cnnlab live --camera 0 --out video.mp4 --duration 60`."""
 
 from __future__ import annotations
 
@@ -27,6 +27,35 @@ def summarize_log(path: Path, video: str) -> dict:
     return {"file": video, "frames": frames, "seconds": summary.get("seconds", 0.0),
             "with_face": with_face / max(frames, 1),
             "labels": {k: v / total for k, v in labels.most_common(4)} if total else {}}
+
+
+def describe_table(table) -> dict:
+    """From the table of `cnnlab live --csv` (one row per face per frame): the number of face tracks, and for the
+    face seen longest its id, seconds seen, share of frames per expression (most frequent first) and how often
+    its label changed (per minute of its frames)."""
+    from cnnlab.live.table import summarize_expressions
+    summary = summarize_expressions(table)
+    if summary.empty:
+        return {"tracks": 0}
+    face = summary["frames"].idxmax()
+    rows = table[table["face"] == face].sort_values("frame")
+    labels = rows["label"].tolist()
+    changes = sum(a != b for a, b in zip(labels, labels[1:]))
+    span = float(rows["time_s"].max() - rows["time_s"].min())
+    shares = summary.drop(columns=["frames", "first_s", "last_s"]).loc[face].sort_values(ascending=False)
+    return {"tracks": len(summary), "face": int(face), "frames": int(summary.loc[face, "frames"]),
+            "seconds": span, "shares": {k: float(v) for k, v in shares.items() if v > 0},
+            "changes_per_minute": changes / span * 60 if span > 0 else 0.0}
+
+
+def summary_rows(table) -> tuple[list[str], list[list[str]]]:
+    """The per-face summary (`cnnlab.summarize_expressions`) as a Markdown table's header and rows."""
+    from cnnlab.live.table import summarize_expressions
+    summary = summarize_expressions(table)
+    classes = [c for c in summary.columns if c not in ("frames", "first_s", "last_s")]
+    rows = [[str(face), f"{int(r['frames']):,}", f"{r['first_s']:.1f}–{r['last_s']:.1f}",
+             *[f"{r[c]:.0%}" for c in classes]] for face, r in summary.iterrows()]
+    return ["face", "frames", "seconds", *classes], rows
 
 
 def _iou(a, b) -> float:

@@ -1,3 +1,4 @@
-"""Live expression recognition: webcam, video or image (`cnnlab live`) and a browser page (`cnnlab serve`)."""
+"""Live expression recognition: webcam, video or image (`cnnlab live`), a browser page (`cnnlab serve`) and the
+Python API (`cnnlab.ExpressionRecognizer`, docs/python-api.md)."""
 
-DEFAULT_MODEL = "fer2013-vgg"
+from cnnlab.live.options import DEFAULT_MODEL  # noqa: F401

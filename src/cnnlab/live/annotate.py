@@ -6,16 +6,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from cnnlab.live.colours import bgr
+
 FONT = cv2.FONT_HERSHEY_SIMPLEX
-# BGR colour per FER-2013 expression; other class names get a grey
-COLOURS = {"angry": (40, 40, 220), "disgust": (40, 140, 40), "fear": (160, 60, 160), "happy": (0, 200, 255),
-           "neutral": (200, 200, 200), "sad": (200, 120, 40), "surprise": (0, 140, 255)}
 PANEL_H = 50  # height of the bar chart under each face
 LABEL_H = 22  # height of the label above each box
 
 
 def colour(label: str) -> tuple[int, int, int]:
-    return COLOURS.get(label, (180, 180, 180))
+    return bgr(label)
 
 
 def text(frame: np.ndarray, s: str, x: int, y: int, scale: float = 0.45, fg=(255, 255, 255), bg=(0, 0, 0)) -> None:
@@ -53,16 +52,16 @@ def _overlap(a, b) -> bool:
 
 
 def draw(frame: np.ndarray, faces: list[dict], fps: float | None = None, bars: bool = True) -> np.ndarray:
-    """Annotate `frame` (BGR) in place with `faces` ({"box", "label", "probs"}) and the fps; returns it."""
+    """Annotate `frame` (BGR) in place with `faces` ({"box", "label", "probabilities"}) and the fps; returns it."""
     for i, f in enumerate(faces):
         x, y, w, h = f["box"]
         c = colour(f["label"])
         cv2.rectangle(frame, (x, y), (x + w, y + h), c, 2)
         if bars:
-            prob_bars(frame, f["probs"], f["box"], [g["box"] for j, g in enumerate(faces) if j != i])
+            prob_bars(frame, f["probabilities"], f["box"], [g["box"] for j, g in enumerate(faces) if j != i])
     for f in faces:  # labels last: nothing drawn for another face covers them
         x, y = f["box"][:2]
-        text(frame, f"{f['label']} {f['probs'][f['label']]:.0%}", x, max(y - 2, 14), 0.55, (0, 0, 0),
+        text(frame, f"{f['label']} {f['probabilities'][f['label']]:.0%}", x, max(y - 2, 14), 0.55, (0, 0, 0),
              colour(f["label"]))
     if fps is not None:
         text(frame, f"{fps:5.1f} fps  {len(faces)} face{'s' if len(faces) != 1 else ''}", 6, 20, 0.55)

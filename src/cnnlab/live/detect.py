@@ -1,7 +1,7 @@
-"""Face detection, FER-style crops, and per-face smoothing of the probabilities over frames.
+"""Face detection and FER-style crops (which face is which across frames: `cnnlab.live.track`).
 
-Two detectors, same interface (`detect(frame) -> int array [N, 4]` of square (x, y, w, h) boxes in the frame's
-pixels, each box the FER-2013-like crop of a face):
+Two detectors, one interface (`Detector`: `detect(frame) -> int array [N, 4]` of square (x, y, w, h) boxes in the
+frame's pixels, each box the FER-2013-like crop of a face):
 - `yunet` (default): YuNet-s (Apache-2.0, shipped in `cnnlab/shipped/yunet/` with its licence), run by OpenCV's
   `cv2.FaceDetectorYN`. Measured on FER validation faces pasted into 640×480 frames it finds 0.93 of them on a
   400-px-wide copy of the frame (score ≥ 0.5), against about 0.6 for the Haar cascade. Its box runs from the
@@ -14,19 +14,19 @@ Detection runs on a copy of the frame downscaled to `detect_width` pixels, which
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 
 from cnnlab.errors import DataError, UsageError
+from cnnlab.live.options import CASCADES as CASCADE_NAMES
+from cnnlab.live.options import DETECTORS
+from cnnlab.live.track import iou
 
-DETECTORS = ("yunet", "haar")
-CASCADES = {"default": "haarcascade_frontalface_default.xml", "alt": "haarcascade_frontalface_alt.xml",
-            "alt2": "haarcascade_frontalface_alt2.xml"}
+CASCADES = {name: f"haarcascade_frontalface_{name}.xml" for name in CASCADE_NAMES}
 FACE_SIZE = 48
 # How much to widen a Haar box (share of its width, per side) to get a FER-2013-like crop. Measured with
 # `benchmarks/live_fps.py --sweep` on FER test faces pasted into frames: the default cascade's box is about the
@@ -46,10 +46,23 @@ YUNET_CROP = {"scale": 1.256, "dx": 0.0, "dy": -0.029}
 # frames: found 0.926 at 400 px and score 0.5, against 0.843 at 320 px and 0.6 (the earlier defaults), with no
 # false box in either; 480 px adds 1.7 points for 1.2× YuNet's time, 640 px 3.5 points for 1.9×.
 YUNET_WIDTH, YUNET_SCORE = 400, 0.5
-# Smoother: the least correlation between a face's crop and its track's last crop for the two to be one person.
-# Measured by `benchmarks/live_track.py` (benchmarks/results/live_track_cpu.json) on validation faces: consecutive
-# crops of one face moving in a stream, and crops of different faces found one after the other.
-MIN_SIMILARITY = 0.6
+
+
+class Detector(Protocol):
+    """What the pipeline needs of a face detector: `detect(frame)` -> int array [N, 4] of square (x, y, w, h)
+    FER-like crop boxes in the frame's pixels, left to right, of faces at least `min_face` pixels wide."""
+
+    min_face: int
+    detect_width: int
+
+    def detect(self, frame: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class NearDetector(Detector, Protocol):
+    """A detector that can also look only near the faces of the previous frame (cheaper than `detect`)."""
+
+    def detect_near(self, frame: np.ndarray, previous: np.ndarray) -> np.ndarray: ...
 
 
 def yunet_model_path() -> Path:
@@ -58,7 +71,7 @@ def yunet_model_path() -> Path:
 
 def make_detector(name: str = "yunet", detect_width: int | None = None, min_face: int | None = None,
                   cascade: str = "default", scale_factor: float = 1.1, min_neighbors: int = 4,
-                  model_path: str | Path | None = None, score: float = YUNET_SCORE):
+                  model_path: str | Path | None = None, score: float = YUNET_SCORE) -> Detector:
     """The detector named by `--detector` (yunet or haar) with the live options that apply to it. `detect_width`
     and `min_face` left at None take the detector's own defaults: what each does well on a stream (YuNet 400 px
     and faces of 40 px, Haar 320 px and 80 px)."""
@@ -204,78 +217,3 @@ def crop_faces(gray: np.ndarray, boxes: np.ndarray, margin: float = FACE_MARGIN,
                                       cv2.BORDER_REPLICATE)
         out[i, 0] = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
     return out
-
-
-def iou(a, b) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
-
-
-@dataclass
-class Track:
-    box: tuple
-    probs: deque
-    face: np.ndarray | None = None
-    missed: int = 0
-    id: int = 0
-
-
-def appearance(crops: np.ndarray) -> np.ndarray:
-    """float [N, 48·48]: each crop minus its mean, scaled to unit length, so that `a @ b` is the correlation of
-    two crops (1: the same picture, about 0: unrelated; brightness and contrast do not count)."""
-    v = crops.reshape(len(crops), int(np.prod(crops.shape[1:]))).astype(np.float32)
-    v -= v.mean(1, keepdims=True)
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
-
-
-class Smoother:
-    """Averages each face's probabilities over its last `n` frames. A face continues a track of the previous
-    frames when their boxes overlap (IoU ≥ `min_iou`) and, given the crops, when it looks like the track's last
-    crop (correlation ≥ `min_similarity`): a different person stepping into the same place starts a new track
-    instead of inheriting the last one's expression. Matching is greedy, best overlap first; a track unseen for
-    `max_missed` frames is forgotten. MIN_SIMILARITY is measured by `benchmarks/live_track.py`."""
-
-    def __init__(self, n: int = 1, min_iou: float = 0.3, max_missed: int = 5, min_similarity: float | None = None):
-        self.n, self.min_iou, self.max_missed = max(1, n), min_iou, max_missed
-        self.min_similarity = MIN_SIMILARITY if min_similarity is None else min_similarity
-        self.tracks: list[Track] = []
-        self._next_id = 0
-
-    def __call__(self, boxes: np.ndarray, probs: np.ndarray,
-                 crops: np.ndarray | None = None) -> tuple[np.ndarray, list[int]]:
-        """(smoothed probabilities [N, K], track id per face). `crops` (uint8 [N, 1, H, W]), when given, also
-        decide which faces continue a track."""
-        faces = appearance(crops) if crops is not None else [None] * len(boxes)
-        pairs = sorted(((iou(b, t.box), i, j) for i, b in enumerate(boxes) for j, t in enumerate(self.tracks)),
-                       reverse=True)
-        match, used = {}, set()
-        for score, i, j in pairs:
-            if score < self.min_iou:
-                break
-            t = self.tracks[j]
-            if faces[i] is not None and t.face is not None and float(faces[i] @ t.face) < self.min_similarity:
-                continue
-            if i not in match and j not in used:
-                match[i] = j
-                used.add(j)
-        for j, t in enumerate(self.tracks):
-            if j not in used:
-                t.missed += 1
-        out, ids = np.zeros_like(probs), []
-        for i, (b, p) in enumerate(zip(boxes, probs)):
-            if i in match:
-                t = self.tracks[match[i]]
-                t.box, t.face, t.missed = tuple(b), faces[i], 0
-                t.probs.append(p)
-            else:
-                t = Track(tuple(b), deque([p], maxlen=self.n), faces[i], id=self._next_id)
-                self._next_id += 1
-                self.tracks.append(t)
-            out[i] = np.mean(t.probs, axis=0)
-            ids.append(t.id)
-        self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
-        return out, ids

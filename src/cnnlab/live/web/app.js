@@ -1,12 +1,18 @@
-// cnnlab live page: webcam frames (or a photo) -> POST /api/predict -> boxes, labels and bars on a canvas.
+// cnnlab live page: webcam frames (or a photo) -> POST /api/predict -> boxes, labels and bars on a canvas, a strip
+// of the expressions over the last minute, and the session's table as CSV (the columns of `cnnlab live --csv`).
 "use strict";
 
-const COLOURS = {angry: "#dc2828", disgust: "#288c28", fear: "#a03ca0", happy: "#ffc800",
-                 neutral: "#c8c8c8", sad: "#2878c8", surprise: "#ff8c00"};
+let COLOURS = {};  // from /api/info: the colours of cnnlab.live.colours
+let CLASSES = [];
+const STRIP_SECONDS = 60;
 const $ = (id) => document.getElementById(id);
 const video = $("video"), overlay = $("overlay"), grab = document.createElement("canvas");
 const stream = Math.random().toString(36).slice(2);  // this tab's frames share smoothing on the server
 let camera = null, running = false, frames = 0, started = 0;
+let rows = [];     // the session's table: one row per face per camera frame
+let frameNo = 0;   // camera frames answered since the camera started
+let history = [];  // [{t, faces}] of the last STRIP_SECONDS, for the strip
+const colour = (label) => COLOURS[label] || "#b4b4b4";
 
 function status(text, error = false) {
   $("status").textContent = text;
@@ -21,6 +27,60 @@ function show(data) {
   $("result").textContent = JSON.stringify(data.faces.map((f) => ({box: f.box, label: f.label})));
 }
 
+// The session's table and the strip: each camera frame's faces at its time since the camera started.
+function record(data, t) {
+  const frame = frameNo++;
+  for (const f of data.faces) {
+    rows.push([frame, t.toFixed(3), f.face, ...f.box, f.label, ...CLASSES.map((c) => f.probabilities[c])]);
+  }
+  document.body.dataset.rows = rows.length;
+  $("download").disabled = rows.length === 0;
+  history.push({t, faces: data.faces});
+  while (history.length && history[0].t < t - STRIP_SECONDS) history.shift();
+  drawStrip(t);
+}
+
+// One row per face (track) seen in the last minute, coloured by its expression frame by frame; now is at the right.
+function drawStrip(now) {
+  const canvas = $("strip"), g = canvas.getContext("2d");
+  canvas.width = canvas.clientWidth || 640;
+  const ids = [...new Set(history.flatMap((h) => h.faces.map((f) => f.face)))].slice(-4);
+  const rowH = 18, top = 4;
+  canvas.height = top + Math.max(ids.length, 1) * rowH + 16;
+  g.fillStyle = "#111";
+  g.fillRect(0, 0, canvas.width, canvas.height);
+  const left = 52, width = canvas.width - left - 4;
+  const x = (t) => Math.round(left + width * (1 - (now - t) / STRIP_SECONDS));  // whole pixels: exact colours
+  g.font = "11px system-ui, sans-serif";
+  ids.forEach((id, row) => {
+    g.fillStyle = "#ddd";
+    g.fillText(`face ${id}`, 4, top + row * rowH + 13);
+  });
+  for (let i = 0; i < history.length; i++) {
+    const h = history[i], next = i + 1 < history.length ? history[i + 1].t : now;
+    for (const f of h.faces) {
+      const row = ids.indexOf(f.face);
+      if (row < 0) continue;
+      g.fillStyle = colour(f.label);
+      g.fillRect(x(h.t), top + row * rowH, Math.max(x(next) - x(h.t), 1), rowH - 3);
+    }
+  }
+  g.fillStyle = "#aaa";
+  g.fillText(`the last ${STRIP_SECONDS} s`, left, canvas.height - 3);
+  g.fillText("now", canvas.width - 28, canvas.height - 3);
+}
+
+function downloadCsv() {
+  const header = ["frame", "time_s", "face", "x", "y", "w", "h", "label", ...CLASSES];
+  const text = [header, ...rows].map((r) => r.join(",")).join("\n") + "\n";
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], {type: "text/csv"}));
+  a.download = "cnnlab-expressions.csv";
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}
+
 // Boxes, a label and one bar per class, on a canvas whose pixels match the analysed image.
 function drawFaces(canvas, data, mirror) {
   canvas.width = data.width;
@@ -31,19 +91,19 @@ function drawFaces(canvas, data, mirror) {
   for (const f of data.faces) {
     let [x, y, w, h] = f.box;
     if (mirror) x = data.width - x - w;
-    const c = COLOURS[f.label] || "#bbb";
+    const c = colour(f.label);
     g.lineWidth = 3 * s;
     g.strokeStyle = c;
     g.strokeRect(x, y, w, h);
     g.font = `bold ${16 * s}px system-ui, sans-serif`;
-    const label = `${f.label} ${Math.round(100 * f.probs[f.label])}%`;
+    const label = `${f.label} ${Math.round(100 * f.probabilities[f.label])}%`;
     const tw = g.measureText(label).width;
     g.fillStyle = c;
     g.fillRect(x, Math.max(y - 22 * s, 0), tw + 8 * s, 22 * s);
     g.fillStyle = "#000";
     g.fillText(label, x + 4 * s, Math.max(y - 22 * s, 0) + 17 * s);
     // a bar chart under the box (inside its bottom at the frame's edge), as wide as the box
-    const names = Object.keys(f.probs), panelH = 50 * s, pw = Math.max(w, 7 * 14 * s);
+    const names = Object.keys(f.probabilities), panelH = 50 * s, pw = Math.max(w, 7 * 14 * s);
     const px = Math.min(Math.max(x, 0), Math.max(data.width - pw, 0));
     const py = y + h + 2 * s + panelH <= data.height ? y + h + 2 * s : Math.max(Math.min(y + h, data.height) - panelH, 0);
     const step = pw / names.length, base = py + panelH - 13 * s;
@@ -51,8 +111,8 @@ function drawFaces(canvas, data, mirror) {
     g.fillRect(px, py, pw, panelH);
     g.font = `${10 * s}px system-ui, sans-serif`;
     names.forEach((name, i) => {
-      const bh = f.probs[name] * (panelH - 17 * s);
-      g.fillStyle = COLOURS[name] || "#bbb";
+      const bh = f.probabilities[name] * (panelH - 17 * s);
+      g.fillStyle = colour(name);
       g.fillRect(px + i * step + 2 * s, base - bh, step - 4 * s, bh);
       g.fillStyle = "#eee";
       g.fillText(name.slice(0, 2), px + i * step + 2 * s, py + panelH - 3 * s);
@@ -81,6 +141,7 @@ async function loop() {
       if (!running) break;
       drawFaces(overlay, data, true);
       show(data);
+      record(data, (performance.now() - started) / 1000);
       const fps = frames / ((performance.now() - started) / 1000);
       status(`${data.faces.length} face(s) · ${fps.toFixed(1)} frames/s · server ${data.ms} ms/frame`);
     } catch (e) {
@@ -91,11 +152,14 @@ async function loop() {
 }
 
 async function startCamera() {
+  $("camera").disabled = true;
+  status("starting the camera…");
   try {
     camera = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}, audio: false});
   } catch (e) {
     status(`no camera (${e.name}): allow the camera, or upload a photo`, true);
     $("camera").textContent = "Start camera";
+    $("camera").disabled = false;
     return;
   }
   $("stage").replaceChildren(video, overlay);
@@ -104,7 +168,11 @@ async function startCamera() {
   running = true;
   frames = 0;
   started = performance.now();
+  rows = [];
+  history = [];
+  frameNo = 0;
   $("camera").textContent = "Stop camera";
+  $("camera").disabled = false;
   loop();
 }
 
@@ -117,6 +185,7 @@ function stopCamera() {
 }
 
 $("camera").addEventListener("click", () => (running ? stopCamera() : startCamera()));
+$("download").addEventListener("click", downloadCsv);
 
 $("photo").addEventListener("change", async (ev) => {
   const file = ev.target.files[0];
@@ -134,14 +203,26 @@ $("photo").addEventListener("change", async (ev) => {
     $("stage").replaceChildren(photo, overlay);
     drawFaces(overlay, data, false);
     show(data);
-    status(`${file.name}: ${data.faces.length} face(s) · ${data.ms} ms`);
+    status(`${file.name}: ${data.faces.length} face(s) · ${data.ms} ms${data.hint ? ": " + data.hint : ""}`);
   } catch (e) {
     status(`${file.name}: ${e.message}`, true);
   }
 });
 
-if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
-  startCamera();
-} else {
-  status("this browser gives no camera to this page (open it as http://127.0.0.1 or localhost); upload a photo", true);
+async function start() {
+  try {
+    const info = await (await fetch("/api/info")).json();
+    COLOURS = info.colours || {};
+    CLASSES = info.classes || [];
+  } catch (e) {
+    status(`server: ${e.message}`, true);
+  }
+  if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    startCamera();
+  } else {
+    status("this browser gives no camera to this page (open it as http://127.0.0.1 or localhost); upload a photo",
+           true);
+  }
 }
+
+start();

@@ -4,9 +4,11 @@ draws the faces it gets back. Standard library HTTP server, one thread per reque
 API
 - `POST /api/predict[?stream=ID]`: body = one image (JPEG/PNG/WebP, Content-Type image/*), at most
   --max-upload-mb (413 beyond, 415 for another type, 400 for bytes that are not an image). Answers
-  `{"faces": [{"box": [x, y, w, h], "label", "probs"}], "width", "height", "ms"}`. Frames of one `stream` share
-  a pipeline (re-detection near the last faces, --smooth); without it each image stands alone.
-- `GET /api/info`: model, classes, limits.  `GET /api/stats`: requests, frames and faces handled so far.
+  `{"faces": [{"face", "box": [x, y, w, h], "label", "probabilities"}], "width", "height", "ms"}` (the face
+  records of `cnnlab live --log`, docs/cli.md), and "hint" (why, as `live --image` says it) when a photo has no
+  face. Frames of one `stream` share a pipeline (re-detection near the last faces, --smooth, a track id per face);
+  without it the image is a still photo, processed exactly as `cnnlab live --image` does (same detection width).
+- `GET /api/info`: model, classes, colours, limits.  `GET /api/stats`: requests, frames and faces handled so far.
 """
 
 from __future__ import annotations
@@ -60,9 +62,9 @@ class LiveServer(ThreadingHTTPServer):
 
     def pipeline(self, stream: str | None):
         if not stream:
-            return self.make_pipeline()
+            return self.make_pipeline(False)
         if stream not in self.streams:
-            self.streams[stream] = self.make_pipeline()
+            self.streams[stream] = self.make_pipeline(True)
             while len(self.streams) > MAX_STREAMS:
                 self.streams.popitem(last=False)
         self.streams.move_to_end(stream)
@@ -70,7 +72,8 @@ class LiveServer(ThreadingHTTPServer):
 
     def predict(self, frame, stream: str | None) -> list[dict]:
         with self.lock:
-            faces = self.pipeline(stream)(frame)
+            pipe = self.pipeline(stream)
+            faces = pipe(frame)
         self.count("frames")
         self.count("faces", len(faces))
         return faces
@@ -162,8 +165,14 @@ class Handler(BaseHTTPRequestHandler):
         stream = parse_qs(query).get("stream", [None])[0]
         t0 = time.perf_counter()
         faces = self.server.predict(frame, stream[:64] if stream else None)
-        self.send_json(200, {"faces": faces, "width": frame.shape[1], "height": frame.shape[0],
-                             "ms": round(1000 * (time.perf_counter() - t0), 1)})
+        answer = {"faces": faces, "width": frame.shape[1], "height": frame.shape[0],
+                  "ms": round(1000 * (time.perf_counter() - t0), 1)}
+        if not faces and not stream:
+            from cnnlab.live.app import no_face_hint
+            answer["hint"] = "no face found; " + no_face_hint(frame.shape[1], frame.shape[0], self.server.min_face,
+                                                              self.server.info["detector"],
+                                                              "run 'cnnlab live --image FILE --whole-image'")
+        self.send_json(200, answer)
 
 
 def decode(body: bytes):
@@ -187,26 +196,26 @@ def decode(body: bytes):
 
 
 def make_server(args, host: str = "127.0.0.1", port: int = 0) -> LiveServer:
-    """A server for the `serve` options (`args`: MODEL and the face options); not started."""
-    from cnnlab.engine.distributed import pick_device
-    from cnnlab.live.app import build_pipeline
-    device = pick_device(args.device)
-    first, info = build_pipeline(args, device)  # loads the model once; each stream gets its own state
-    classifier, detector, margin = first.classifier, first.detector, first.margin
+    """A server for the `serve` options (`args`: MODEL and the face options); not started. The model is loaded
+    once; each stream gets its own pipeline, and each still photo a fresh one with the settings of `live --image`."""
+    from cnnlab.live.colours import COLOURS
+    from cnnlab.live.model import load, make_pipeline
+    from cnnlab.live.options import FaceOptions
+    options = FaceOptions.from_args(args)
+    classifier, margin, info = load(options)
 
-    def make_pipeline():
-        from cnnlab.live.app import Pipeline
-        return Pipeline(classifier, detector, margin, args.smooth, args.redetect)
+    def pipeline(stream: bool = True):
+        return make_pipeline(options, classifier, margin, still=not stream)
     max_upload = int(getattr(args, "max_upload_mb", 8.0) * 1e6)
-    return LiveServer((host, port), make_pipeline, info, max_upload)
+    server = LiveServer((host, port), pipeline, {**info, "colours": COLOURS}, max_upload)
+    server.min_face = pipeline(False).detector.min_face
+    return server
 
 
 def serve(args) -> None:
     if not is_loopback(args.host) and not args.allow_remote:
         raise UsageError(f"--host {args.host}: not a loopback address; the server has no authentication and browsers "
                          "give the camera only to localhost pages. Use 127.0.0.1, or add --allow-remote")
-    if args.max_upload_mb <= 0:
-        raise UsageError(f"--max-upload-mb must be positive, got {args.max_upload_mb}")
     try:
         server = make_server(args, args.host, args.port)
     except OSError as e:
