@@ -95,7 +95,7 @@ def test_visualize_looks_at_one_face_of_the_photo(photo, tmp_path, capsys):
         assert code == 0, err
         result = json.loads((out / "prediction.json").read_text())
         assert result["face"] == {"index": face, "faces": 3, "box": predicted[face]["box"]}
-        assert result["class"] == predicted[face]["label"]
+        assert result["label"] == predicted[face]["label"]
         assert np.allclose([result["probabilities"][c] for c in result["probabilities"]],
                            [predicted[face]["probabilities"][c] for c in result["probabilities"]], atol=1e-5)
         assert f"looking at face {face}" in err and (out / "gradcam.png").is_file()

@@ -146,7 +146,7 @@ def test_command_writes_every_file(tmp_path, capsys, arch, shape):
     assert abs(sum(pred["probabilities"].values()) - 1) < 1e-4
     assert main(["predict", str(tmp_path), str(img)]) == 0
     predicted = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert predicted["label"] == pred["class"]
+    assert predicted["label"] == pred["label"]
 
 
 def test_layers_target_and_errors(tmp_path, capsys):

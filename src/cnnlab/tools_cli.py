@@ -71,7 +71,7 @@ def run_visualize(args) -> int:
         from cnnlab.photo import found_line
         print(f"{found_line(Path(args.image), result['face']['faces'])}; looking at face {args.face} "
               f"(box {result['face']['box']}; --face N picks another)", file=sys.stderr)
-    print(json.dumps({k: result[k] for k in ("image", "face", "class", "gradcam", "layers") if k in result}))
+    print(json.dumps({k: result[k] for k in ("image", "face", "label", "gradcam", "layers") if k in result}))
     print(f"wrote {', '.join(result['files'])} in {args.out}")
     return 0
 

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.errors import UsageError
+from cnnlab.prediction import prediction
 
 POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
@@ -262,8 +263,7 @@ def visualize(model: nn.Module, ckpt: dict, image: Path, out: Path, layers: list
         title = f"face {face} of {found['faces']} at {found['box']}: {title}"
     files.append(plot_gradcam(img, r["gradcam"], r["saliency"], title, cam_layer, out / "gradcam.png"))
     result = {"image": str(image), **({"face": found} if found else {}), "model": name, "arch": ckpt.get("arch"),
-              "class": pred,
-              "probabilities": {c: round(float(p), 6) for c, p in zip(classes, probs)},
+              **prediction(classes, probs.tolist()),
               "gradcam": {"layer": cam_layer, "class": classes[r["target"]]}, "layers": layers,
               "files": [p.name for p in files] + ["prediction.json"]}
     atomic_write_json(out / "prediction.json", result)
