@@ -1,6 +1,7 @@
 """Ship a trained run inside the package: src/cnnlab/shipped/NAME.pt (the best checkpoint, weights only as
 trained) and NAME.json (its model card: dataset, classes, test metrics with and without the model's test-time
-augmentation, per-class recall, confusion matrix, the exact command, training time and machine, inference time).
+augmentation, per-class recall, confusion matrix, the exact command, training time and machine, inference time;
+for a distilled student, its teacher and the loss's alpha and tau).
 
     PYTHONPATH=src python scripts/ship_model.py RUN_DIR NAME --command "cnnlab train ..." [--note "..."]
         [--face-margin 0.0] [--data ../shared/data/fer2013]
@@ -75,11 +76,18 @@ def main():
                      "images_per_second": metrics.get("images_per_second"),
                      "machine": env.get("cuda_device") or machine("cpu", threads=False), "torch": env["torch"],
                      "note": args.note},
-        "checkpoint_chosen_on": f"validation split ({config['val_fraction']:.0%} of train, stratified, seed {config['seed']})",
+        "checkpoint_chosen_on": f"validation split ({config['val_fraction']:.0%} of train, stratified, seed "
+                                f"{config['seed'] if config.get('split_seed') is None else config['split_seed']})",
         "inference_cpu": inference,
         "preprocess": {"input": "gray 48x48, pixel/255; mean/std inside the model",
                        **({"face_margin": args.face_margin} if args.face_margin is not None else {})},
     }
+    kd = run / "distill.json"
+    if kd.exists():  # a distilled student: who taught it, and how
+        kd = json.loads(kd.read_text())
+        card["teacher"] = {"models": kd["teacher"].split(","), "ensemble": "mean of the members' probabilities"
+                           + (", each over the face and its mirror" if kd.get("teacher_flip") else ""),
+                           **{k: kd.get(k) for k in ("alpha", "tau", "t2_scale", "teacher_targets", "loss")}}
     torch.save(keep, SHIPPED / f"{args.name}.pt")
     (SHIPPED / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
     print(json.dumps(card["metrics"]))
