@@ -32,6 +32,7 @@ def main():
     ap.add_argument("--note", default="", help="how the training ran (what else shared the machine, resumes)")
     ap.add_argument("--face-margin", type=float, default=None, help="crop margin for live face crops")
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="folder holding the datasets")
+    ap.add_argument("--to", default=str(SHIPPED), help="folder to write NAME.pt and NAME.json into")
     args = ap.parse_args()
     from common import machine
 
@@ -88,8 +89,10 @@ def main():
         card["teacher"] = {"models": kd["teacher"].split(","), "ensemble": "mean of the members' probabilities"
                            + (", each over the face and its mirror" if kd.get("teacher_flip") else ""),
                            **{k: kd.get(k) for k in ("alpha", "tau", "t2_scale", "teacher_targets", "loss")}}
-    torch.save(keep, SHIPPED / f"{args.name}.pt")
-    (SHIPPED / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    to = Path(args.to)
+    to.mkdir(parents=True, exist_ok=True)
+    torch.save(keep, to / f"{args.name}.pt")
+    (to / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
     print(json.dumps(card["metrics"]))
 
 

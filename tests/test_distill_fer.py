@@ -5,6 +5,9 @@ images are real FER-2013 training faces.
 """
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -15,7 +18,7 @@ from cnnlab.distill import kd_loss
 from cnnlab.distill.ensemble import CleanTargets, Ensemble
 from cnnlab.distill.student import TeacherLogits, make_loss
 from cnnlab.runs import load_model
-from conftest import FER, cnnlab
+from conftest import FER, ROOT, cnnlab
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +108,11 @@ def test_student_of_an_ensemble_on_fer2013_through_the_cli(tmp_path):
     assert r.returncode == 2 and "teacher_targets" in r.stderr
     r = cnnlab(*args[:3], "mnist", *args[4:], check=False)
     assert r.returncode == 2 and "--dataset" in r.stderr
+    # shipped, its model card says who taught it
+    ship = subprocess.run([sys.executable, str(ROOT / "scripts" / "ship_model.py"), out, "kd-test", "--command", "x",
+                           "--data", FER.parent, "--to", tmp_path / "shipped"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert ship.returncode == 0, ship.stderr
+    card = json.loads((tmp_path / "shipped" / "kd-test.json").read_text())
+    assert card["teacher"]["models"] == ["fer2013-vgg", "fer2013-vgg"] and "mirror" in card["teacher"]["ensemble"]
+    assert (card["teacher"]["alpha"], card["teacher"]["tau"], card["teacher"]["teacher_targets"]) == (0.3, 2.0, "clean")
