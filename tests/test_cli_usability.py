@@ -500,3 +500,16 @@ def test_missing_cifar_batches_are_said_once(capsys, monkeypatch):
     data.load("cifar10", CIFAR, "train")
     data.load("cifar10", CIFAR, "train")
     assert capsys.readouterr().err.count("train batches found") == 1
+
+
+def test_a_recipe_sets_seed_and_val_fraction_and_the_options_still_win(tmp_path):
+    """--seed and --val-fraction have no argparse default, so a recipe's (or a sub-command's) value stands."""
+    from cnnlab.cli import config_from_args
+    base = ["train", "emnist", "--data", str(tmp_path), "--out", "r"]
+    cfg = config_from_args(build_parser().parse_args(base), "emnist", seed=3, val_fraction=0.2)
+    assert (cfg.seed, cfg.val_fraction) == (3, 0.2)
+    cfg = config_from_args(build_parser().parse_args([*base, "--seed", "5", "--val-fraction", "0"]), "emnist",
+                           seed=3, val_fraction=0.2)
+    assert (cfg.seed, cfg.val_fraction) == (5, 0.0)
+    cfg = config_from_args(build_parser().parse_args(base), "emnist")
+    assert (cfg.seed, cfg.val_fraction) == (TrainConfig().seed, TrainConfig().val_fraction)

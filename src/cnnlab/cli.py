@@ -140,9 +140,9 @@ def add_train_options(p: argparse.ArgumentParser, model: bool = True, sizing: bo
                         "into augment and model_kwargs (e.g. --set warmup_epochs=2 --set augment.erase=0.25); "
                         "repeatable, applied last, checked against the field's type, saved in config.json; "
                         "'cnnlab recipes' lists the keys")
-    g.add_argument("--seed", type=int, default=0, help="random seed (data split, init, shuffling, augmentation)")
+    g.add_argument("--seed", type=int, help="random seed (data split, init, shuffling, augmentation)")
     add_device(g)
-    g.add_argument("--val-fraction", type=float, default=0.1, help="stratified share of train used to pick best.pt")
+    g.add_argument("--val-fraction", type=float, help="stratified share of train used to pick best.pt")
     g.add_argument("--limit-train", type=int, help="use a seeded random subset of N training images")
     g.add_argument("--limit-test", type=int, help="use a seeded random subset of N test images")
     g.add_argument("--cache-dir", help="where decoded tensors are cached (default: $CNNLAB_CACHE_DIR or ~/.cache/cnnlab)")
@@ -208,7 +208,7 @@ def recipe_value(fields: dict, dest: str):
         return (fields.get("model_kwargs") or {}).get(dest)
     if dest == "no_augment":
         return ", ".join(f"{k}={v}" for k, v in fields.get("augment", {}).items()) or "none"
-    if dest in ("data", "out", "recipe", "seed", "device", "val_fraction", "set", "help"):
+    if dest in ("data", "out", "recipe", "device", "set", "help"):
         return None
     return fields.get(dest)
 
