@@ -513,3 +513,21 @@ def test_a_recipe_sets_seed_and_val_fraction_and_the_options_still_win(tmp_path)
     assert (cfg.seed, cfg.val_fraction) == (5, 0.0)
     cfg = config_from_args(build_parser().parse_args(base), "emnist")
     assert (cfg.seed, cfg.val_fraction) == (TrainConfig().seed, TrainConfig().val_fraction)
+
+
+def test_training_options_are_made_from_the_config_fields():
+    """The fields of TrainConfig are the one description: each option of OPTIONS carries its field's help and
+    choices and has no default of its own; a field without an option is reached by --set only."""
+    from cnnlab.engine.config import OPTIONS, fields, option
+    train = dict(subparsers(build_parser()))["train"]
+    by_dest = {a.dest: a for a in train._actions if a.option_strings}
+    for name, f in fields().items():
+        assert f.metadata["help"], name
+        if name not in OPTIONS:
+            assert name not in by_dest and option(name) == f"--set {name}"
+            continue
+        action = by_dest[name]
+        assert option(name) in action.option_strings and action.help == f.metadata["help"]
+        assert tuple(action.choices or ()) == tuple(f.metadata["choices"] or ()), name
+        assert action.default in (None, False) or name == "device", name
+    assert option("model_kwargs.width") == "--width" and by_dest["width"].type is int
