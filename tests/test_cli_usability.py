@@ -395,7 +395,7 @@ def test_json_files_carry_no_float32_noise(tmp_path):
 @pytest.fixture
 def kept_figures(monkeypatch):
     """plots.save keeps the figure (drawn) instead of writing and closing it."""
-    from cnnlab.report import plots
+    from cnnlab import plots
     figures = []
 
     def keep(fig, path):
@@ -416,7 +416,7 @@ def overlaps(a, b) -> bool:
 @pytest.mark.parametrize("names", [FER_CLASSES, ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
                                                  "horse", "ship", "truck"]])
 def test_sample_grid_title_clears_the_labels(kept_figures, tmp_path, names):
-    from cnnlab.report.plots import image_grid
+    from cnnlab.plots import image_grid
     image_grid(np.zeros((len(names), 1, 48, 48), dtype=np.uint8), names, tmp_path / "g.png",
                cols=min(16, len(names)), suptitle="fer2013 (train): one sample per class")
     fig = kept_figures[0]
@@ -429,7 +429,7 @@ def test_sample_grid_title_clears_the_labels(kept_figures, tmp_path, names):
 
 
 def test_one_epoch_curves_have_whole_epochs(kept_figures, tmp_path):
-    from cnnlab.report.plots import curves
+    from cnnlab.plots import curves
     curves([{"epoch": 1, "train_loss": 2.0, "train_acc": 0.3, "val_loss": 2.1, "val_acc": 0.28, "test_loss": 2.2,
              "test_acc": 0.27}], tmp_path / "c.png")
     for ax in kept_figures[0].axes:
@@ -439,7 +439,7 @@ def test_one_epoch_curves_have_whole_epochs(kept_figures, tmp_path):
 
 
 def test_confusion_matrix_labels_do_not_run_together(kept_figures, tmp_path):
-    from cnnlab.report.plots import confusion
+    from cnnlab.plots import confusion
     confusion(np.eye(7, dtype=int) * 5 + 1, FER_CLASSES, tmp_path / "cm.png")
     r = kept_figures[0].canvas.get_renderer()
     for ax in kept_figures[0].axes[:1]:

@@ -320,7 +320,7 @@ def run_data_samples(args) -> int:
     import torch
 
     from cnnlab import data
-    from cnnlab.report.plots import image_grid
+    from cnnlab.plots import image_grid
     t = data.load(args.dataset, args.data, args.split, cache=args.cache_dir)
     g = torch.Generator().manual_seed(args.seed)
     picks, titles = [], []

@@ -312,7 +312,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
 def final_metrics(out: Path, test_set: TensorData, dev, cfg: TrainConfig, params_total: int, params_trainable: int,
                   best_epoch: int, history: list[dict]) -> dict:
     from cnnlab.engine.checkpoint import build_from_checkpoint
-    from cnnlab.report import plots
+    from cnnlab import plots
     model = build_from_checkpoint(load_checkpoint(out / "best.pt"), out / "best.pt").to(dev)
     r = evaluate(model, test_set, dev, cfg.eval_batch_size, cfg.tta)
     train_seconds = sum(h.get("train_seconds", 0.0) for h in history)
