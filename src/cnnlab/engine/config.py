@@ -6,8 +6,6 @@ import ast
 import dataclasses
 import json
 import math
-import platform
-import subprocess
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -307,23 +305,14 @@ def check_resumable(out, resume: bool) -> None:
                          "check --out, or leave out --resume to start")
 
 
-def environment() -> dict:
-    import torch
-    import torch.distributed as dist
-    import torchvision
-
-    import cnnlab
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                                text=True, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {"cnnlab": cnnlab.__version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "python": platform.python_version(), "platform": platform.platform(), "git_commit": commit,
-            "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "distributed_backend": dist.get_backend() if dist.is_available() and dist.is_initialized() else None}
+# What config.json says of the machine and versions (a part of cnnlab.environment's description).
+RUN_ENVIRONMENT = ("cnnlab", "torch", "torchvision", "python", "platform", "git_commit", "cuda_device",
+                   "distributed_backend")
 
 
 def save_config(cfg: TrainConfig, path: Path, extra: dict | None = None) -> None:
     from cnnlab.engine.checkpoint import atomic_write_text
-    atomic_write_text(path, json.dumps({**cfg.to_dict(), **(extra or {}), "environment": environment()}, indent=2) + "\n")
+    from cnnlab.environment import environment
+    env = environment()
+    atomic_write_text(path, json.dumps({**cfg.to_dict(), **(extra or {}),
+                                        "environment": {k: env[k] for k in RUN_ENVIRONMENT}}, indent=2) + "\n")
