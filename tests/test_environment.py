@@ -25,7 +25,8 @@ def test_config_json_index_page_and_benchmarks_show_the_same_machine(tmp_path):
     from cnnlab.handin.index import environment_summary, machine
     summary = environment_summary()
     assert summary["machine"]["cpu"] == env["cpu"] and summary["machine"]["cores"] == env["cores"]
-    assert list(summary["versions"]) == ["cnnlab", "torch", "torchvision", "python", "nbclient", "nbconvert", "h5py"]
+    assert list(summary["versions"]) == ["cnnlab", "torch", "torchvision", "python", "nbclient", "nbconvert", "h5py",
+                                          "keras"]
     page = machine(SimpleNamespace(budget="quick", settings={"about": "minutes"}, datasets={}))
     assert f"{env['cpu']}, {env['cores']} cores" in page and f"torch {env['torch']}" in page
 

@@ -54,7 +54,10 @@ def memory_gib() -> float | None:
 
 
 def package_version(name: str) -> str | None:
+    """The installed version of package `name`, from its metadata (without importing it: keras without
+    KERAS_BACKEND would look for TensorFlow); None when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
     try:
-        return __import__(name).__version__
-    except ImportError:
+        return version(name)
+    except PackageNotFoundError:
         return None

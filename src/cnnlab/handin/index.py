@@ -84,7 +84,7 @@ def machine(h) -> str:
 def environment_summary() -> dict:
     """Machine and versions for the index page (cnnlab.environment's description)."""
     from cnnlab.environment import environment
-    env = environment(packages=("nbclient", "nbconvert", "h5py"))
+    env = environment(packages=("nbclient", "nbconvert", "h5py", "keras"))  # keras: the .h5 files' writer
     versions = {**{k: env[k] for k in ("cnnlab", "torch", "torchvision", "python")}, **env["packages"]}
     return {"machine": {"cpu": env["cpu"] or "unknown", "cores": env["cores"],
                         "memory_gib": round(env["memory_gib"], 1) if env["memory_gib"] else None,
