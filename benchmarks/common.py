@@ -16,20 +16,16 @@ RESULTS = Path(os.environ.get("CNNLAB_RESULTS_DIR") or Path(__file__).parent / "
 
 
 def machine(device: torch.device | str = "cpu", threads: bool = True) -> str:
+    """The machine in one line (cnnlab.environment's description): the GPU of a CUDA `device`, else the CPU."""
+    from cnnlab.environment import environment
     device = torch.device(device)
+    env = environment(device if device.type == "cuda" else None)
     if device.type == "cuda":
-        return f"GPU: {torch.cuda.get_device_name(device)}, torch {torch.__version__}, CUDA {torch.version.cuda}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    isa = torch.backends.cpu.get_cpu_capability()  # AVX2 or AVX512: CPU speed, bf16 above all, depends on it
-    return f"CPU: {cpu} ({isa}), {os.cpu_count()} cores, torch {torch.__version__}" + (
-        f" ({torch.get_num_threads()} threads)" if threads else "")
+        return f"GPU: {env['cuda_device']}, torch {env['torch']}, CUDA {env['cuda_version']}"
+    cpu = env["cpu"] or platform.machine()
+    # AVX2 or AVX512: CPU speed, bf16 above all, depends on it
+    return f"CPU: {cpu} ({env['cpu_capability']}), {env['cores']} cores, torch {env['torch']}" + (
+        f" ({env['threads']} threads)" if threads else "")
 
 
 def write(name: str, results, device="cpu", note: str = "", kind: str | None = None, folder: Path | None = None,

@@ -441,13 +441,12 @@ def fer_recipe(suite: Suite) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 def environment(device: str) -> dict:
-    import platform
-
-    import torch
-    import torchvision
-    env = {"torch": torch.__version__, "torchvision": torchvision.__version__, "python": platform.python_version()}
+    """The versions, and on CUDA the GPU (cnnlab.environment's description)."""
+    from cnnlab.environment import environment as describe
+    full = describe()
+    env = {k: full[k] for k in ("torch", "torchvision", "python")}
     if device == "cuda":
-        env.update(gpu=torch.cuda.get_device_name(0), cuda=torch.version.cuda, gpus=torch.cuda.device_count())
+        env.update(gpu=full["cuda_device"], cuda=full["cuda_version"], gpus=full["cuda_devices"])
     return env
 
 

@@ -395,7 +395,7 @@ def test_json_files_carry_no_float32_noise(tmp_path):
 @pytest.fixture
 def kept_figures(monkeypatch):
     """plots.save keeps the figure (drawn) instead of writing and closing it."""
-    from cnnlab.report import plots
+    from cnnlab import plots
     figures = []
 
     def keep(fig, path):
@@ -416,7 +416,7 @@ def overlaps(a, b) -> bool:
 @pytest.mark.parametrize("names", [FER_CLASSES, ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
                                                  "horse", "ship", "truck"]])
 def test_sample_grid_title_clears_the_labels(kept_figures, tmp_path, names):
-    from cnnlab.report.plots import image_grid
+    from cnnlab.plots import image_grid
     image_grid(np.zeros((len(names), 1, 48, 48), dtype=np.uint8), names, tmp_path / "g.png",
                cols=min(16, len(names)), suptitle="fer2013 (train): one sample per class")
     fig = kept_figures[0]
@@ -429,7 +429,7 @@ def test_sample_grid_title_clears_the_labels(kept_figures, tmp_path, names):
 
 
 def test_one_epoch_curves_have_whole_epochs(kept_figures, tmp_path):
-    from cnnlab.report.plots import curves
+    from cnnlab.plots import curves
     curves([{"epoch": 1, "train_loss": 2.0, "train_acc": 0.3, "val_loss": 2.1, "val_acc": 0.28, "test_loss": 2.2,
              "test_acc": 0.27}], tmp_path / "c.png")
     for ax in kept_figures[0].axes:
@@ -439,7 +439,7 @@ def test_one_epoch_curves_have_whole_epochs(kept_figures, tmp_path):
 
 
 def test_confusion_matrix_labels_do_not_run_together(kept_figures, tmp_path):
-    from cnnlab.report.plots import confusion
+    from cnnlab.plots import confusion
     confusion(np.eye(7, dtype=int) * 5 + 1, FER_CLASSES, tmp_path / "cm.png")
     r = kept_figures[0].canvas.get_renderer()
     for ax in kept_figures[0].axes[:1]:
@@ -500,3 +500,34 @@ def test_missing_cifar_batches_are_said_once(capsys, monkeypatch):
     data.load("cifar10", CIFAR, "train")
     data.load("cifar10", CIFAR, "train")
     assert capsys.readouterr().err.count("train batches found") == 1
+
+
+def test_a_recipe_sets_seed_and_val_fraction_and_the_options_still_win(tmp_path):
+    """--seed and --val-fraction have no argparse default, so a recipe's (or a sub-command's) value stands."""
+    from cnnlab.cli import config_from_args
+    base = ["train", "emnist", "--data", str(tmp_path), "--out", "r"]
+    cfg = config_from_args(build_parser().parse_args(base), "emnist", seed=3, val_fraction=0.2)
+    assert (cfg.seed, cfg.val_fraction) == (3, 0.2)
+    cfg = config_from_args(build_parser().parse_args([*base, "--seed", "5", "--val-fraction", "0"]), "emnist",
+                           seed=3, val_fraction=0.2)
+    assert (cfg.seed, cfg.val_fraction) == (5, 0.0)
+    cfg = config_from_args(build_parser().parse_args(base), "emnist")
+    assert (cfg.seed, cfg.val_fraction) == (TrainConfig().seed, TrainConfig().val_fraction)
+
+
+def test_training_options_are_made_from_the_config_fields():
+    """The fields of TrainConfig are the one description: each option of OPTIONS carries its field's help and
+    choices and has no default of its own; a field without an option is reached by --set only."""
+    from cnnlab.engine.config import OPTIONS, fields, option
+    train = dict(subparsers(build_parser()))["train"]
+    by_dest = {a.dest: a for a in train._actions if a.option_strings}
+    for name, f in fields().items():
+        assert f.metadata["help"], name
+        if name not in OPTIONS:
+            assert name not in by_dest and option(name) == f"--set {name}"
+            continue
+        action = by_dest[name]
+        assert option(name) in action.option_strings and action.help == f.metadata["help"]
+        assert tuple(action.choices or ()) == tuple(f.metadata["choices"] or ()), name
+        assert action.default in (None, False) or name == "device", name
+    assert option("model_kwargs.width") == "--width" and by_dest["width"].type is int

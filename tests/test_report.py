@@ -149,7 +149,7 @@ def test_all_runs_plot_legend_says_train_dashed_test_solid(tmp_path, monkeypatch
     (long enough for the dashes to show, no marker hiding them) and one colour per run, as the lines are drawn."""
     from matplotlib.colors import to_rgb
 
-    from cnnlab.report import plots
+    from cnnlab import plots
     figures = []
     monkeypatch.setattr(plots, "save", lambda fig, path: figures.append(fig) or path)
     history = [{"epoch": e, "train_loss": 2.0 / e, "test_loss": 1.5 / e, "train_acc": 0.3 * e, "test_acc": 0.35 * e}

@@ -104,80 +104,66 @@ def add_train_options(p: argparse.ArgumentParser, model: bool = True, sizing: bo
     Unset options take the dataset's recipe (see `cnnlab.experiments`); `recipes_of(dataset)` gives what --help
     shows: ({name: TrainConfig fields}, default name, the option that picks one). `sizing=False` leaves out
     --width and --param-budget (models that have no width, like a ResNet)."""
-    from cnnlab.engine.config import CLASS_WEIGHTS, OPTIMIZERS, PRECISIONS, SCHEDULES, TTAS
+    from cnnlab.engine.config import MODEL_KWARGS, OPTIONS, fields, option
     p.add_argument("-h", "--help", action=RecipeHelp, recipes_of=recipes_of or by_recipe)
     g = p.add_argument_group("training", note)
-    g.add_argument("--data", required=True, help="dataset folder (docs/datasets.md shows each dataset's layout)")
-    g.add_argument("--out", required=True, help="run folder to write")
-    g.add_argument("--recipe", help="named recipe of the dataset; the options below override its values")
-    if model:
-        g.add_argument("--model", help="model name (cnnlab models --all lists them)")
-    g.add_argument("--epochs", type=int, help="epochs")
-    g.add_argument("--batch-size", type=int, help="batch size (global, split over torchrun processes)")
-    g.add_argument("--lr", type=float, help="peak learning rate")
-    g.add_argument("--weight-decay", type=float, help="L2 regularisation (weight decay on weights, not biases/BN)")
-    g.add_argument("--dropout", type=float, help="dropout probability of the model's dropout layers")
-    if sizing:
-        g.add_argument("--width", type=int, help="channel width of the CNN models (first stage's channels)")
-    g.add_argument("--optimizer", choices=OPTIMIZERS, help="optimiser (sgd uses Nesterov momentum 0.9)")
-    g.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule: cosine = linear warm-up then "
-                                                          "cosine decay; plateau = halve on a flat val accuracy")
-    g.add_argument("--label-smoothing", type=float, help="label smoothing of the cross-entropy")
-    g.add_argument("--precision", choices=PRECISIONS,
-                   help="auto = bf16 autocast on CUDA, fp32 on CPU; fast = bf16 also on a CPU with AVX-512 "
-                        "(elsewhere CPU bf16 is emulated, ~10x slower than fp32); bf16, fp32 = always that")
-    g.add_argument("--ema", type=float, help="decay of a moving average of the weights used for val/test/best.pt (0 = off)")
-    g.add_argument("--tta", choices=TTAS, help="test-time augmentation of the final metrics (flip: image + mirror); "
-                                                "saved in best.pt, so eval and predict use it too")
-    g.add_argument("--class-weights", choices=CLASS_WEIGHTS,
-                   help="weight the loss by inverse class frequency (balanced) or its square root (sqrt)")
-    g.add_argument("--no-augment", action="store_true", help="turn the recipe's data augmentation off")
-    if sizing:
-        g.add_argument("--param-budget", type=int, help="size the model (MLP hidden width, CNN width) to this many "
-                                                         "parameters; an mlp without it matches the default cnn")
-    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="set",
-                   help="set any hyper-parameter, also those without an option of their own; dotted keys reach "
-                        "into augment and model_kwargs (e.g. --set warmup_epochs=2 --set augment.erase=0.25); "
-                        "repeatable, applied last, checked against the field's type, saved in config.json; "
-                        "'cnnlab recipes' lists the keys")
-    g.add_argument("--seed", type=int, default=0, help="random seed (data split, init, shuffling, augmentation)")
-    add_device(g)
-    g.add_argument("--val-fraction", type=float, default=0.1, help="stratified share of train used to pick best.pt")
-    g.add_argument("--limit-train", type=int, help="use a seeded random subset of N training images")
-    g.add_argument("--limit-test", type=int, help="use a seeded random subset of N test images")
-    g.add_argument("--cache-dir", help="where decoded tensors are cached (default: $CNNLAB_CACHE_DIR or ~/.cache/cnnlab)")
-    g.add_argument("--download", action="store_true", help="download a missing dataset with torchvision (EMNIST, CIFAR-10)")
-    g.add_argument("--checkpoint-steps", type=int, help="also save last.pt every N steps inside an epoch")
-    g.add_argument("--max-steps", type=int, help="stop after N optimiser steps in total (continue later with --resume)")
-    g.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt (an error when "
-                                                          "there is none)")
-    g.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines; the final line "
-                                                         "(test accuracy and run folder) is still printed")
+    left_out = ({"model"} if not model else set()) | ({"model_kwargs.width", "param_budget"} if not sizing else set())
+    by_name = fields()
+    for name in OPTIONS:
+        if name in left_out:
+            continue
+        if name == "device":
+            add_device(g)
+        elif name == "no_augment":
+            g.add_argument("--no-augment", action="store_true", help="turn the recipe's data augmentation off")
+        elif name == "set":
+            g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="set",
+                           help="set any hyper-parameter, also those without an option of their own; dotted keys "
+                                "reach into augment and model_kwargs (e.g. --set warmup_epochs=2 --set "
+                                "augment.erase=0.25); repeatable, applied last, checked against the field's type, "
+                                "saved in config.json; 'cnnlab recipes' lists the keys")
+        elif name.startswith("model_kwargs."):
+            kind, _, _, help_ = MODEL_KWARGS[name.partition(".")[2]]
+            g.add_argument(option(name), type=kind, help=help_)
+        else:
+            add_field_option(g, by_name[name])
+
+
+def add_field_option(g, f) -> None:
+    """The option of TrainConfig field `f`, from its type (a switch for a bool) and metadata (help, choices,
+    required); without a default, so that an option left out keeps the recipe's value."""
+    from cnnlab.engine.config import base_type, option
+    kind, meta = base_type(f.name), f.metadata
+    if kind is bool:
+        g.add_argument(option(f.name), action="store_true", help=meta["help"])
+        return
+    extra = {"type": kind} if kind in (int, float) else {}
+    if meta["choices"]:
+        extra["choices"] = meta["choices"]
+    if meta["required"]:
+        extra["required"] = True
+    g.add_argument(option(f.name), help=meta["help"], **extra)
 
 
 def config_from_args(args, dataset: str, **overrides):
     """TrainConfig = built-in defaults < the dataset's recipe < overrides (a sub-command's own recipe) < the
     options given on the command line < --set; then checked (TrainConfig.check)."""
-    from cnnlab.engine.config import TrainConfig, apply_overrides
+    from cnnlab.engine.config import MODEL_KWARGS, OPTIONS, TrainConfig, apply_overrides, base_type, fields
     from cnnlab.experiments import defaults
     d = {**TrainConfig().to_dict(), **defaults(dataset, getattr(args, "recipe", None)), "dataset": dataset}
     d.update(overrides)
-    simple = ["data", "model", "out", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "schedule",
-              "label_smoothing", "class_weights", "param_budget", "seed", "device", "val_fraction", "limit_train",
-              "precision", "ema", "tta", "limit_test", "cache_dir", "checkpoint_steps", "max_steps"]
-    for k in simple:
-        v = getattr(args, k, None)
-        if v is not None:
-            d[k] = v
+    for name in fields().keys() & set(OPTIONS) - {"recipe"}:  # the recipe is picked above
+        v = getattr(args, name, None)
+        if base_type(name) is bool:  # a switch: as given on this command line
+            d[name] = bool(v)
+        elif v is not None:
+            d[name] = v
     d["model_kwargs"] = dict(d.get("model_kwargs") or {})
-    if getattr(args, "dropout", None) is not None:
-        d["model_kwargs"]["dropout"] = args.dropout
-    if getattr(args, "width", None) is not None:
-        d["model_kwargs"]["width"] = args.width
+    for key in MODEL_KWARGS:
+        if getattr(args, key, None) is not None:
+            d["model_kwargs"][key] = getattr(args, key)
     if getattr(args, "no_augment", False):
         d["augment"] = {}
-    for k in ("download", "resume", "quiet"):
-        d[k] = bool(getattr(args, k, False))
     d = apply_overrides(d, getattr(args, "set", None) or [])
     if d["data"] is None:
         raise UsageError("--data DIR is required: the folder holding the dataset (see 'cnnlab data check --help')")
@@ -202,26 +188,28 @@ def by_recipe(dataset: str | None) -> tuple[dict[str, dict], str | None, str]:
     return (*dataset_recipes(dataset), "--recipe")
 
 
-def recipe_value(fields: dict, dest: str):
-    """The value a recipe gives the option whose argparse dest is `dest` (None: the recipe does not set it)."""
-    if dest in ("width", "dropout"):
-        return (fields.get("model_kwargs") or {}).get(dest)
+def recipe_value(recipe: dict, dest: str):
+    """The value a recipe gives the option whose argparse dest is `dest` (None: the recipe does not set it, or the
+    option is no field of a recipe, or one that is required on every command line)."""
+    from cnnlab.engine.config import MODEL_KWARGS, fields
+    if dest in MODEL_KWARGS:
+        return (recipe.get("model_kwargs") or {}).get(dest)
     if dest == "no_augment":
-        return ", ".join(f"{k}={v}" for k, v in fields.get("augment", {}).items()) or "none"
-    if dest in ("data", "out", "recipe", "seed", "device", "val_fraction", "set", "help"):
-        return None
-    return fields.get(dest)
+        return ", ".join(f"{k}={v}" for k, v in recipe.get("augment", {}).items()) or "none"
+    field_ = fields().get(dest)
+    return None if field_ is None or field_.metadata["required"] else recipe.get(dest)
 
 
 def recipe_lines(table: dict[str, dict], default: str | None) -> list[str]:
-    """One line per recipe: every field as KEY=VALUE, in the form --set takes (dotted keys into dicts)."""
+    """One line per recipe: every field as KEY=VALUE, in the form --set takes (dotted keys into dicts); not the
+    fields of one run (TrainConfig's `run` metadata)."""
+    from cnnlab.engine.config import fields
+    of_a_run = {name for name, f in fields().items() if f.metadata["run"]}
     lines = []
-    skip = ("dataset", "data", "out", "recipe", "resume", "quiet", "download", "cache_dir", "device", "seed",
-            "limit_train", "limit_test", "max_steps")
-    for name, fields in table.items():
+    for name, recipe in table.items():
         items = []
-        for k, v in fields.items():
-            if k in skip:
+        for k, v in recipe.items():
+            if k in of_a_run:
                 continue
             if isinstance(v, dict):
                 items += [f"{k}.{sub}={x}" for sub, x in v.items()] or [f"{k}={{}}"]
@@ -332,7 +320,7 @@ def run_data_samples(args) -> int:
     import torch
 
     from cnnlab import data
-    from cnnlab.report.plots import image_grid
+    from cnnlab.plots import image_grid
     t = data.load(args.dataset, args.data, args.split, cache=args.cache_dir)
     g = torch.Generator().manual_seed(args.seed)
     picks, titles = [], []

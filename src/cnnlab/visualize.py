@@ -146,7 +146,7 @@ def plot_filters(weights: torch.Tensor, caption: str, path: Path) -> Path:
     """One cell per filter. Gray input: a shared symmetric blue-white-red scale; RGB input: each filter min-max."""
     import matplotlib.pyplot as plt
 
-    from cnnlab.report.plots import save
+    from cnnlab.plots import save
     w = weights.float().cpu().numpy()
     n = len(w)
     cols = min(16, n)
@@ -174,7 +174,7 @@ def plot_maps(name: str, maps: torch.Tensor, path: Path, max_maps: int) -> Path:
     """The `max_maps` most active channels of one layer's output [C, h, w], each on its own scale."""
     import matplotlib.pyplot as plt
 
-    from cnnlab.report.plots import save
+    from cnnlab.plots import save
     order = maps.flatten(1).mean(1).argsort(descending=True)[:max_maps].tolist()
     cols = min(8, len(order))
     rows = (len(order) + cols - 1) // cols
@@ -193,7 +193,7 @@ def plot_gradcam(img: np.ndarray, cam: torch.Tensor, saliency: torch.Tensor, tit
                  path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    from cnnlab.report.plots import save
+    from cnnlab.plots import save
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
     _show_image(axes[0], img)
     axes[0].set_title("input")

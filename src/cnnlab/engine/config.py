@@ -6,12 +6,11 @@ import ast
 import dataclasses
 import json
 import math
-import platform
-import subprocess
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cnnlab.clikit import DEVICE_HELP, DEVICES
 from cnnlab.errors import UsageError
 
 SCHEDULES = ("cosine", "plateau", "none")
@@ -19,46 +18,86 @@ OPTIMIZERS = ("adamw", "sgd")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 PRECISIONS = ("auto", "fast", "bf16", "fp32")
 TTAS = ("none", "flip")
-DEVICES = ("auto", "cpu", "cuda")
+
+
+def param(default=None, *, factory=None, help: str = "", choices: tuple | None = None, check=None,
+          required: bool = False, run: bool = False):
+    """A field of TrainConfig with what a user needs to know of it: its `help` (the text of its option, or of its
+    --set key), its `choices`, `check` = (test, what the value must be) for a value that is not None, `required`
+    on the command line, and `run`: a fact of one run (where, which data, how long), not of a recipe, so
+    `cnnlab recipes` does not list it."""
+    meta = {"help": help, "choices": choices, "check": check, "required": required, "run": run}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _finite(v) -> bool:
+    return math.isfinite(v)
+
+
+POSITIVE = (lambda v: v > 0, "a positive integer")
+UNIT = (lambda v: 0 <= v < 1, "in [0, 1)")
 
 
 @dataclass
 class TrainConfig:
-    dataset: str = "emnist"
-    recipe: str | None = None  # the named recipe of cnnlab.experiments these values started from
-    data: str | None = None
-    out: str = "runs/run"
-    model: str = "cnn"
-    model_kwargs: dict = field(default_factory=dict)  # e.g. {"dropout": 0.3}; resolved values are saved
-    param_budget: int | None = None
-    epochs: int = 10
-    batch_size: int = 256
-    eval_batch_size: int = 1024
-    optimizer: str = "adamw"  # adamw | sgd
-    lr: float = 2e-3
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4  # L2 regularisation (decoupled for adamw)
-    schedule: str = "cosine"  # one of SCHEDULES
-    warmup_epochs: float = 0.5
-    label_smoothing: float = 0.0
-    class_weights: str = "none"  # one of CLASS_WEIGHTS (loss weighted by inverse class frequency, or its sqrt)
-    augment: dict = field(default_factory=dict)  # keys of cnnlab.data.augment.apply
-    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | fast (also a CPU with AVX-512) | bf16 | fp32
-    ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off); val/test/best.pt use it
-    tta: str = "none"  # test-time augmentation of the final metrics and of the model card: none | flip
-    seed: int = 0
-    split_seed: int | None = None  # seed of the validation carve (None: seed): runs of other seeds share one val
-    device: str = "auto"
-    val_fraction: float = 0.1
-    limit_train: int | None = None
-    limit_test: int | None = None
-    cache_dir: str | None = None
-    download: bool = False
-    checkpoint_steps: int = 200  # also save last.pt every N steps inside an epoch, so a killed run resumes there
-    max_steps: int | None = None  # stop (resumably) after this many optimizer steps in total
-    resume: bool = False
-    quiet: bool = False
+    """Every hyper-parameter of a run. The command line's options, --set, the checks and the recipe help are made
+    from these fields (OPTIONS says which have an option of their own, in the order --help lists them)."""
+    dataset: str = param("emnist", help="the dataset's name", run=True)
+    recipe: str | None = param(help="named recipe of the dataset; the options below override its values", run=True)
+    data: str | None = param(help="dataset folder (docs/datasets.md shows each dataset's layout)", required=True,
+                             run=True)
+    out: str = param("runs/run", help="run folder to write", required=True, run=True)
+    model: str = param("cnn", help="model name (cnnlab models --all lists them)")
+    model_kwargs: dict = param(factory=dict, help="arguments of the model, e.g. {\"dropout\": 0.3} (MODEL_KWARGS "
+                                                  "are checked); the resolved values are saved")
+    param_budget: int | None = param(help="size the model (MLP hidden width, CNN width) to this many parameters; an "
+                                          "mlp without it matches the default cnn",
+                                     check=(lambda v: v > 0, "a positive number of parameters"))
+    epochs: int = param(10, help="epochs", check=POSITIVE)
+    batch_size: int = param(256, help="batch size (global, split over torchrun processes)", check=POSITIVE)
+    eval_batch_size: int = param(1024, help="batch size of validation and test", check=POSITIVE)
+    optimizer: str = param("adamw", help="optimiser (sgd uses Nesterov momentum 0.9)", choices=OPTIMIZERS)
+    lr: float = param(2e-3, help="peak learning rate", check=(lambda v: _finite(v) and v > 0, "a positive number"))
+    momentum: float = param(0.9, help="momentum of sgd", check=UNIT)
+    nesterov: bool = param(True, help="Nesterov momentum for sgd")
+    weight_decay: float = param(5e-4, help="L2 regularisation (weight decay on weights, not biases/BN)",
+                                check=(lambda v: _finite(v) and v >= 0, "a number >= 0"))
+    schedule: str = param("cosine", help="learning-rate schedule: cosine = linear warm-up then cosine decay; "
+                                         "plateau = halve on a flat val accuracy", choices=SCHEDULES)
+    warmup_epochs: float = param(0.5, help="epochs of the cosine schedule's linear warm-up",
+                                 check=(lambda v: _finite(v) and v >= 0, "a number of epochs >= 0"))
+    label_smoothing: float = param(0.0, help="label smoothing of the cross-entropy", check=UNIT)
+    class_weights: str = param("none", help="weight the loss by inverse class frequency (balanced) or its square root "
+                                            "(sqrt)", choices=CLASS_WEIGHTS)
+    augment: dict = param(factory=dict, help="data augmentation: the keys of cnnlab.data.augment.apply (AUGMENT)")
+    precision: str = param("auto", help="auto = bf16 autocast on CUDA, fp32 on CPU; fast = bf16 also on a CPU with "
+                                        "AVX-512 (elsewhere CPU bf16 is emulated, ~10x slower than fp32); bf16, fp32 = "
+                                        "always that", choices=PRECISIONS)
+    ema: float = param(0.0, help="decay of a moving average of the weights used for val/test/best.pt (0 = off)",
+                       check=(lambda v: 0 <= v < 1, "a decay in (0, 1) such as 0.999, or 0 for none"))
+    tta: str = param("none", help="test-time augmentation of the final metrics (flip: image + mirror); saved in "
+                                  "best.pt, so eval and predict use it too", choices=TTAS)
+    seed: int = param(0, help="random seed (data split, init, shuffling, augmentation)", run=True)
+    split_seed: int | None = param(help="seed of the validation carve (None: seed): runs of other seeds share one val")
+    device: str = param("auto", help=DEVICE_HELP, choices=DEVICES, run=True)
+    val_fraction: float = param(0.1, help="stratified share of train used to pick best.pt", check=UNIT)
+    limit_train: int | None = param(help="use a seeded random subset of N training images",
+                                    check=(lambda v: v > 0, "a positive number of images"), run=True)
+    limit_test: int | None = param(help="use a seeded random subset of N test images",
+                                   check=(lambda v: v > 0, "a positive number of images"), run=True)
+    cache_dir: str | None = param(help="where decoded tensors are cached (default: $CNNLAB_CACHE_DIR or "
+                                       "~/.cache/cnnlab)", run=True)
+    download: bool = param(False, help="download a missing dataset with torchvision (EMNIST, CIFAR-10)", run=True)
+    checkpoint_steps: int = param(200, help="also save last.pt every N steps inside an epoch",
+                                  check=(lambda v: v > 0, "a positive number of steps"))
+    max_steps: int | None = param(help="stop after N optimiser steps in total (continue later with --resume)",
+                                  check=(lambda v: v > 0, "a positive number of steps"), run=True)
+    resume: bool = param(False, help="continue the run in --out from its last.pt (an error when there is none)",
+                         run=True)
+    quiet: bool = param(False, help="no progress bars or per-epoch lines; the final line (test accuracy and run "
+                                    "folder) is still printed", run=True)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -69,63 +108,50 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def check(self) -> "TrainConfig":
-        """Every field has its type and a sensible range; a wrong one is a UsageError naming its option."""
+        """Every field has its type and the range or choices its metadata gives; a wrong one is a UsageError naming
+        its option."""
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             try:
-                setattr(self, f.name, coerce(value, hints[f.name]))
+                setattr(self, f.name, conform(value, hints[f.name]))
             except ValueError:
                 raise UsageError(f"{option(f.name)}: expected {type_name(hints[f.name])}, got {value!r}") from None
-        for name, (test, what) in RANGES.items():
-            value = getattr(self, name)
-            if value is not None and not test(value):
-                raise UsageError(f"{option(name)} must be {what}, got {value}")
-        for name, choices in CHOICES.items():
-            if getattr(self, name) not in choices:
-                raise UsageError(f"{option(name)} must be one of {', '.join(choices)}, not {getattr(self, name)!r}")
+        for f in dataclasses.fields(self):
+            value, check, choices = getattr(self, f.name), f.metadata["check"], f.metadata["choices"]
+            if check is not None and value is not None and not check[0](value):
+                raise UsageError(f"{option(f.name)} must be {check[1]}, got {value}")
+            if choices is not None and value not in choices:
+                raise UsageError(f"{option(f.name)} must be one of {', '.join(choices)}, not {value!r}")
         for key, value in self.augment.items():
             if key not in AUGMENT:
                 raise UsageError(f"{option('augment.' + key)}: unknown augmentation {key!r}; the keys are "
                                  f"{', '.join(AUGMENT)}")
             kind, test, what = AUGMENT[key]
             try:
-                value = self.augment[key] = coerce(value, kind)
+                value = self.augment[key] = conform(value, kind)
             except ValueError:
                 raise UsageError(f"{option('augment.' + key)}: expected {type_name(kind)}, got {value!r}") from None
             if not test(value):
                 raise UsageError(f"{option('augment.' + key)} must be {what}, got {value}")
-        for key, (test, what) in MODEL_KWARGS.items():
+        for key, (_, test, what, _) in MODEL_KWARGS.items():
             value = self.model_kwargs.get(key)
             if value is not None and (isinstance(value, bool) or not test(value)):
                 raise UsageError(f"{option('model_kwargs.' + key)} must be {what}, got {value!r}")
         return self
 
 
-def _finite(v) -> bool:
-    return math.isfinite(v)
+def fields() -> dict[str, dataclasses.Field]:
+    """TrainConfig's fields by name, each with its metadata (see `param`)."""
+    return {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 
-# field -> (test, what the value must be); None (where allowed) means "not set".
-RANGES = {
-    "epochs": (lambda v: v > 0, "a positive integer"),
-    "batch_size": (lambda v: v > 0, "a positive integer"),
-    "eval_batch_size": (lambda v: v > 0, "a positive integer"),
-    "lr": (lambda v: _finite(v) and v > 0, "a positive number"),
-    "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
-    "weight_decay": (lambda v: _finite(v) and v >= 0, "a number >= 0"),
-    "warmup_epochs": (lambda v: _finite(v) and v >= 0, "a number of epochs >= 0"),
-    "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
-    "ema": (lambda v: 0 <= v < 1, "a decay in (0, 1) such as 0.999, or 0 for none"),
-    "val_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),
-    "param_budget": (lambda v: v > 0, "a positive number of parameters"),
-    "limit_train": (lambda v: v > 0, "a positive number of images"),
-    "limit_test": (lambda v: v > 0, "a positive number of images"),
-    "checkpoint_steps": (lambda v: v > 0, "a positive number of steps"),
-    "max_steps": (lambda v: v > 0, "a positive number of steps"),
-}
-CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "class_weights": CLASS_WEIGHTS, "precision": PRECISIONS,
-           "tta": TTAS, "device": DEVICES}
+def base_type(name: str) -> type:
+    """The type of field `name` without its None: int for `int | None`."""
+    hint = typing.get_type_hints(TrainConfig)[name]
+    return next(t for t in typing.get_args(hint) or (hint,) if t is not type(None))
+
+
 # The keys of cnnlab.data.augment.apply: (type, test, what the value must be).
 AUGMENT = {
     "crop_pad": (int, lambda v: v >= 0, "a number of pixels >= 0"),
@@ -135,80 +161,82 @@ AUGMENT = {
     "scale": (float, lambda v: 0 <= v < 1, "in [0, 1)"),
     "erase": (float, lambda v: 0 <= v <= 1, "a probability in [0, 1]"),
 }
-MODEL_KWARGS = {"dropout": (lambda v: isinstance(v, (int, float)) and 0 <= v < 1, "a probability in [0, 1)"),
-                "width": (lambda v: isinstance(v, int) and v > 0, "a positive integer")}
-# Fields with an option of their own on the command line; every other field is set with --set.
-FLAGS = {"data", "recipe", "model", "out", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "schedule",
-         "label_smoothing", "precision", "ema", "tta", "class_weights", "param_budget", "seed", "device",
-         "val_fraction", "limit_train", "limit_test", "cache_dir", "checkpoint_steps", "max_steps"}
+# The keys of model_kwargs with an option of their own: (type, test, what the value must be, help).
+MODEL_KWARGS = {
+    "dropout": (float, lambda v: isinstance(v, (int, float)) and 0 <= v < 1, "a probability in [0, 1)",
+                "dropout probability of the model's dropout layers"),
+    "width": (int, lambda v: isinstance(v, int) and v > 0, "a positive integer",
+              "channel width of the CNN models (first stage's channels)")}
+# The training options of the command line, in the order --help lists them: a field (--name, with dashes), a key of
+# model_kwargs (--key), or an option that is no field (--no-augment, --set). Every other field is set with --set.
+OPTIONS = ("data", "out", "recipe", "model", "epochs", "batch_size", "lr", "weight_decay", "model_kwargs.dropout",
+           "model_kwargs.width", "optimizer", "schedule", "label_smoothing", "precision", "ema", "tta",
+           "class_weights", "no_augment", "param_budget", "set", "seed", "device", "val_fraction", "limit_train",
+           "limit_test", "cache_dir", "download", "checkpoint_steps", "max_steps", "resume", "quiet")
 
 
 def option(name: str) -> str:
     """How a user sets a field: --limit-train, --width (model_kwargs.width), or --set warmup_epochs."""
-    name = {"model_kwargs.width": "width", "model_kwargs.dropout": "dropout"}.get(name, name)
-    return f"--{name.replace('_', '-')}" if name in FLAGS | {"width", "dropout"} else f"--set {name}"
+    return f"--{name.rpartition('.')[2].replace('_', '-')}" if name in OPTIONS else f"--set {name}"
 
 
 def type_name(kind) -> str:
     return " or ".join("none" if t is type(None) else t.__name__ for t in typing.get_args(kind) or (kind,))
 
 
-def coerce(value, kind):
-    """`value` as type `kind` (int, float, bool, str, dict, or an Optional of one); ValueError when it is not one.
-    Text is parsed (the values of --set); an int is a float too, a bool is never a number."""
-    kinds = typing.get_args(kind) or (kind,)
-    if value is None:
-        if type(None) in kinds:
-            return None
+def _parse_int(text: str) -> int:
+    if not text.strip().lstrip("+-").isdigit():
         raise ValueError
-    if isinstance(value, str) and type(None) in kinds and value.lower() in ("none", "null"):
-        return None
-    for t in kinds:
-        if t is type(None):
-            continue
-        if t is bool:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in BOOLS:
-                return BOOLS[value.lower()]
-        elif t is int:
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            if isinstance(value, str) and re_int(value):
-                return int(value)
-        elif t is float:
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
-            if isinstance(value, str):
-                try:
-                    return float(value)
-                except ValueError:
-                    pass
-        elif t is str:
-            if isinstance(value, str):
-                return value
-        elif t is dict:
-            if isinstance(value, dict):
-                return dict(value)
-            if isinstance(value, str):
-                parsed = literal(value)
-                if isinstance(parsed, dict):
-                    return parsed
-    raise ValueError
+    return int(text)
 
 
+def _parse_dict(text: str) -> dict:
+    value = literal(text)
+    if not isinstance(value, dict):
+        raise ValueError
+    return value
+
+
+# How text (a value of --set) becomes each type of a field; ValueError when it is not one.
+PARSERS = {bool: lambda text: BOOLS[text.lower()], int: _parse_int, float: float, str: str, dict: _parse_dict}
 BOOLS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False, "1": True, "0": False}
 
 
-def re_int(text: str) -> bool:
-    return text.strip().lstrip("+-").isdigit()
+def parse(text: str, kind):
+    """The text `text` as a value of type `kind` (int, float, bool, str, dict, or an Optional of one)."""
+    kinds = typing.get_args(kind) or (kind,)
+    if type(None) in kinds and text.lower() in ("none", "null"):
+        return None
+    for t in kinds:
+        try:
+            return PARSERS[t](text)
+        except (KeyError, ValueError):
+            pass
+    raise ValueError
+
+
+def conform(value, kind):
+    """`value` as type `kind`; ValueError when it is not one. Text is parsed; an int is a float too, a bool is never
+    a number."""
+    kinds = typing.get_args(kind) or (kind,)
+    if isinstance(value, str):
+        return parse(value, kind)
+    if value is None and type(None) in kinds or isinstance(value, bool) and bool in kinds:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and int in kinds:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float in kinds:
+        return float(value)
+    if isinstance(value, dict) and dict in kinds:
+        return dict(value)
+    raise ValueError
 
 
 def literal(text: str):
     """A value of --set in a dict field whose type is not known: JSON or a Python literal, else the text."""
-    for parse in (json.loads, ast.literal_eval):
+    for parse_ in (json.loads, ast.literal_eval):
         try:
-            return parse(text)
+            return parse_(text)
         except (ValueError, SyntaxError):
             pass
     return text
@@ -231,7 +259,7 @@ def apply_overrides(d: dict, assignments: list[str]) -> dict:
                              f"{', '.join(sorted(hints))} (cnnlab recipes lists them with their values)")
         if not dot:
             try:
-                d[field_name] = coerce(raw, hints[field_name])
+                d[field_name] = parse(raw, hints[field_name])
             except ValueError:
                 raise UsageError(f"--set {a}: {field_name} takes {type_name(hints[field_name])}, not {raw!r}") from None
             continue
@@ -248,7 +276,7 @@ def apply_overrides(d: dict, assignments: list[str]) -> dict:
             table[sub] = literal(raw)
             continue
         try:
-            table[sub] = coerce(raw, kind)
+            table[sub] = parse(raw, kind)
         except ValueError:
             raise UsageError(f"--set {a}: {key} takes {type_name(kind)}, not {raw!r}") from None
     return d
@@ -277,23 +305,14 @@ def check_resumable(out, resume: bool) -> None:
                          "check --out, or leave out --resume to start")
 
 
-def environment() -> dict:
-    import torch
-    import torch.distributed as dist
-    import torchvision
-
-    import cnnlab
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                                text=True, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {"cnnlab": cnnlab.__version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "python": platform.python_version(), "platform": platform.platform(), "git_commit": commit,
-            "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "distributed_backend": dist.get_backend() if dist.is_available() and dist.is_initialized() else None}
+# What config.json says of the machine and versions (a part of cnnlab.environment's description).
+RUN_ENVIRONMENT = ("cnnlab", "torch", "torchvision", "python", "platform", "git_commit", "cuda_device",
+                   "distributed_backend")
 
 
 def save_config(cfg: TrainConfig, path: Path, extra: dict | None = None) -> None:
     from cnnlab.engine.checkpoint import atomic_write_text
-    atomic_write_text(path, json.dumps({**cfg.to_dict(), **(extra or {}), "environment": environment()}, indent=2) + "\n")
+    from cnnlab.environment import environment
+    env = environment()
+    atomic_write_text(path, json.dumps({**cfg.to_dict(), **(extra or {}),
+                                        "environment": {k: env[k] for k in RUN_ENVIRONMENT}}, indent=2) + "\n")

@@ -25,7 +25,7 @@ from cnnlab.data import augment
 from cnnlab.data.tensors import TensorData, batch_indices, limit, stratified_split, to_float
 from cnnlab.engine import distributed
 from cnnlab.engine.checkpoint import atomic_torch_save, atomic_write_json, load_checkpoint
-from cnnlab.engine.config import CLASS_WEIGHTS, RESUME_KEYS, SCHEDULES, TrainConfig, save_config
+from cnnlab.engine.config import RESUME_KEYS, TrainConfig, save_config
 from cnnlab.engine.evaluate import autocast, cpu_has_fast_bf16, evaluate, uses_bf16
 from cnnlab.engine.logging import TensorBoard, log, progress, write_history
 from cnnlab.engine.metrics import classification_metrics
@@ -59,9 +59,7 @@ def make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Opti
         groups = [g for g in groups if g["params"]]
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=cfg.lr)
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
-    raise UsageError(f"--optimizer must be adamw or sgd, not {cfg.optimizer!r}")
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
 
 
 def make_schedule(cfg: TrainConfig, opt, steps_per_epoch: int):
@@ -70,8 +68,6 @@ def make_schedule(cfg: TrainConfig, opt, steps_per_epoch: int):
         return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=3)
     if cfg.schedule == "none":
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
-    if cfg.schedule != "cosine":
-        raise UsageError(f"--schedule must be one of {', '.join(SCHEDULES)}, not {cfg.schedule!r}")
     total = max(1, cfg.epochs * steps_per_epoch)
     warm = max(1, int(cfg.warmup_epochs * steps_per_epoch))
 
@@ -87,8 +83,6 @@ def class_weights(cfg: TrainConfig, train: TensorData, device) -> torch.Tensor |
     with the square root of n_c (halfway, in log terms, between none and balanced), both with mean count 1."""
     if cfg.class_weights == "none":
         return None
-    if cfg.class_weights not in CLASS_WEIGHTS:
-        raise UsageError(f"--class-weights must be one of {', '.join(CLASS_WEIGHTS)}, not {cfg.class_weights!r}")
     counts = torch.bincount(train.labels.cpu(), minlength=len(train.classes)).float().clamp(min=1)
     w = 1 / counts if cfg.class_weights == "balanced" else 1 / counts.sqrt()
     return (w * counts.sum() / (w * counts).sum()).to(device)
@@ -134,6 +128,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     indices)` replaces the cross-entropy (`images` the augmented float batch, `indices` its rows in the training
     split); `init_model(model)` is called once on a new run's freshly built model, before the optimiser is made.
     """
+    cfg.check()  # a config made in code (dataclasses.replace) meets the same checks as one from the command line
     d = distributed.setup(cfg.device)
     out = Path(cfg.out)
     state = prepare_run_folder(cfg, out)
@@ -317,7 +312,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
 def final_metrics(out: Path, test_set: TensorData, dev, cfg: TrainConfig, params_total: int, params_trainable: int,
                   best_epoch: int, history: list[dict]) -> dict:
     from cnnlab.engine.checkpoint import build_from_checkpoint
-    from cnnlab.report import plots
+    from cnnlab import plots
     model = build_from_checkpoint(load_checkpoint(out / "best.pt"), out / "best.pt").to(dev)
     r = evaluate(model, test_set, dev, cfg.eval_batch_size, cfg.tta)
     train_seconds = sum(h.get("train_seconds", 0.0) for h in history)
@@ -336,8 +331,6 @@ def make_ema(cfg: TrainConfig, model: torch.nn.Module):
     """An exponential moving average of the weights and batch-norm statistics, updated after every step."""
     if not cfg.ema:
         return None
-    if not 0.0 < cfg.ema < 1.0:
-        raise UsageError(f"--ema must be a decay in (0, 1) such as 0.999, or 0 for none; got {cfg.ema}")
     from torch.optim.swa_utils import AveragedModel
     return AveragedModel(model, multi_avg_fn=WarmEMA(cfg.ema), use_buffers=True)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import shutil
 import sys
 import time
@@ -342,35 +341,3 @@ def build(out: str, budget: str, data: str | None, video: str | None = None, tea
     h = Handin(Path(out), budget, data, video, teacher_weights, Path(notebooks) if notebooks else None, timeout, quiet,
                datasets)
     return h.run()
-
-
-def environment_summary(h: Handin) -> dict:
-    """Machine and versions for the index page."""
-    import platform
-
-    from cnnlab.engine.config import environment
-    env = environment()
-    cpu = platform.processor() or ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name")) or cpu
-    except (OSError, StopIteration):
-        pass
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
-    except (ValueError, OSError, AttributeError):
-        memory = None
-    versions = {k: env.get(k) for k in ("cnnlab", "torch", "torchvision", "python")}
-    for package in ("nbclient", "nbconvert", "h5py"):
-        try:
-            versions[package] = __import__(package).__version__
-        except ImportError:
-            versions[package] = None
-    from importlib.metadata import PackageNotFoundError, version
-    try:  # the version that wrote the .h5 files; not imported here (without KERAS_BACKEND it would look for TensorFlow)
-        versions["keras"] = version("keras")
-    except PackageNotFoundError:
-        versions["keras"] = None
-    return {"machine": {"cpu": cpu or "unknown", "cores": os.cpu_count(), "memory_gib": round(memory, 1) if memory else None,
-                        "gpu": env.get("cuda_device"), "platform": env.get("platform")},
-            "versions": versions, "git_commit": env.get("git_commit")}

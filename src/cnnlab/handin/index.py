@@ -68,8 +68,7 @@ def webcam(out: Path) -> str:
 
 
 def machine(h) -> str:
-    from cnnlab.handin.build import environment_summary
-    env = environment_summary(h)
+    env = environment_summary()
     m, v = env["machine"], env["versions"]
     rows = [["machine", html.escape(f"{m['cpu']}, {m['cores']} cores" + (f", {m['memory_gib']} GiB" if m["memory_gib"] else "")
                                     + (f", GPU {m['gpu']}" if m["gpu"] else ", no GPU"))],
@@ -80,6 +79,17 @@ def machine(h) -> str:
             ["data", html.escape("; ".join(f"{k}: {v}" for k, v in h.datasets.items())
                                  or "the notebooks' default (../shared/data)")]]
     return _table(None, [[f"<b>{k}</b>", v] for k, v in rows])
+
+
+def environment_summary() -> dict:
+    """Machine and versions for the index page (cnnlab.environment's description)."""
+    from cnnlab.environment import environment
+    env = environment(packages=("nbclient", "nbconvert", "h5py", "keras"))  # keras: the .h5 files' writer
+    versions = {**{k: env[k] for k in ("cnnlab", "torch", "torchvision", "python")}, **env["packages"]}
+    return {"machine": {"cpu": env["cpu"] or "unknown", "cores": env["cores"],
+                        "memory_gib": round(env["memory_gib"], 1) if env["memory_gib"] else None,
+                        "gpu": env["cuda_device"], "platform": env["platform"]},
+            "versions": versions, "git_commit": env["git_commit"]}
 
 
 def steps(h) -> str:

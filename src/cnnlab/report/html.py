@@ -163,7 +163,7 @@ def config_section(run: Run, sid: str) -> str:
 
 
 def curves_section(run: Run, sid: str, tmp: Path) -> str:
-    from cnnlab.report import plots
+    from cnnlab import plots
     if not run.history:
         return section(sid, "Loss and accuracy curves", note(f"{run.path / 'history.csv'} is missing: no curves."))
     path = plots.curves(run.history, tmp / f"{sid}.png", title=f"{run.config.get('dataset', '')} / {run.model}")
@@ -204,7 +204,7 @@ def top_confusions(matrix: list[list[int]], classes: list[str], n: int = 10) -> 
 
 
 def confusion_section(run: Run, sid: str, tmp: Path) -> str:
-    from cnnlab.report import plots
+    from cnnlab import plots
     cm, classes = run.metrics["confusion_matrix"], run.metrics["classes"]
     wide = len(classes) > 15  # many classes: one panel per row, full width
     figs = "".join(img(plots.confusion_panel(cm, classes, tmp / f"{sid}-{kind}.png", normalized=kind == "norm"),
@@ -262,7 +262,7 @@ def run_section(run: Run, n: int, tmp: Path, data: str | None, samples: int, dev
 # Several runs
 
 def comparison_section(runs: list[Run], tmp: Path) -> str:
-    from cnnlab.report import plots
+    from cnnlab import plots
     rows, classes = [], []
     for label, where, key in SUMMARY_ROWS:
         vals = [value(r, where, key) for r in runs]

@@ -1,4 +1,6 @@
-"""Figures a person would rather look at than read: curves, confusion matrices, image grids."""
+"""Figures a person would rather look at than read: curves, confusion matrices, image grids. Ground floor: the
+engine, the report, the hand-in and the notebooks all draw with it; it imports nothing of cnnlab but the atomic
+writer."""
 
 from __future__ import annotations
 
