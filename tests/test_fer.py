@@ -258,7 +258,7 @@ def test_visualize_and_export_the_run(run, faces, tmp_path, capsys):
     assert main(["visualize", str(run), "--image", str(face), "--out", str(tmp_path / "vis")]) == 0
     capsys.readouterr()
     shown = json.loads((tmp_path / "vis" / "prediction.json").read_text())
-    assert shown["class"] == predicted["none"]["label"] and len(shown["layers"]) == 4
+    assert shown["label"] == predicted["none"]["label"] and len(shown["layers"]) == 4
     assert all((tmp_path / "vis" / f).is_file() for f in shown["files"])
 
     assert main(["export", str(run), "--format", "onnx"]) == 0
