@@ -1,8 +1,9 @@
 """Run a cnnlab command and record what it measured, with the exact command and the machine, for BENCHMARKS.md.
 
-    PYTHONPATH=src python benchmarks/record.py NAME -- compare emnist --data ../shared/data/emnist-byclass-reduced --out runs/emnist
-    PYTHONPATH=src python benchmarks/record.py NAME --existing -- train fer2013 ... --out runs/fer   (a finished run)
-    PYTHONPATH=src python benchmarks/record.py NAME --speed -- train cifar10 --epochs 1 ...   (a speed check)
+    PYTHONPATH=src python -m benchmarks.record NAME -- compare emnist --data ../shared/data/emnist-byclass-reduced \
+        --out runs/emnist
+    PYTHONPATH=src python -m benchmarks.record NAME --existing -- train fer2013 ... --out runs/fer   (a finished run)
+    PYTHONPATH=src python -m benchmarks.record NAME --speed -- train cifar10 --epochs 1 ...   (a speed check)
 
 Reads the run folder given by --out: comparison.json (compare), sweep.json (distill sweep) or metrics.json (train).
 """
@@ -15,8 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, machine  # noqa: E402
+from benchmarks.common import RESULTS, machine
 
 
 def summary(out: Path) -> dict:
