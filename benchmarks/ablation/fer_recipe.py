@@ -15,7 +15,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from benchmarks.common import write
+from benchmarks.common import FER, write
 
 from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint
 from cnnlab.engine.config import TrainConfig, apply_overrides
@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--recipe", default="cpu")
     ap.add_argument("--epochs", type=int, required=True)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    ap.add_argument("--data", default="../shared/data/fer2013")
+    ap.add_argument("--data", default=str(FER))
     ap.add_argument("--runs", default="runs/recipe")
     args = ap.parse_args()
     d = {**TrainConfig().to_dict(), **defaults("fer2013", args.recipe), "dataset": "fer2013", "data": args.data,
