@@ -1,8 +1,8 @@
 """One command that proves cnnlab on CUDA and measures it; docs/gpu.md says how to run it and what each figure is.
 
-    PYTHONPATH=src python benchmarks/gpu_suite.py --data-root DIR               any CUDA machine (8 minutes)
-    python3 benchmarks/gpu_suite.py --unpack .device/part1 --copy-to $OUT       the project's device tool
-    PYTHONPATH=src python benchmarks/gpu_suite.py --smoke --data-root DIR       the same steps on the CPU, toy size
+    PYTHONPATH=src python -m benchmarks.gpu_suite --data-root DIR               any CUDA machine (8 minutes)
+    python3 -m benchmarks.gpu_suite --unpack .device/part1 --copy-to $OUT       the project's device tool
+    PYTHONPATH=src python -m benchmarks.gpu_suite --smoke --data-root DIR       the same steps on the CPU, toy size
 
 DIR holds fer2013/ (Kaggle layout), emnist/ (or emnist-byclass-reduced/) and cifar10/, as scripts/pack_for_device.py
 lays them out. The steps, in order, each through the real command line in a subprocess:
@@ -10,8 +10,8 @@ lays them out. The steps, in order, each through the real command line in a subp
      cifar10 (mobilenetv2-cifar), distill teacher (linear probe, fine-tuning), distill student, a run stopped by
      --max-steps and continued by --resume, and torchrun (NCCL on CUDA); each must end with a falling training loss,
      metrics.json, best.pt, TensorBoard events and plots;
-  2. the training data path against a DataLoader of per-sample tensors (benchmarks/emnist_throughput.py);
-  3. training images/s of MobileNetV2 at 32 px and ResNet-50 at 224 px (benchmarks/train_speed.py);
+  2. the training data path against a DataLoader of per-sample tensors (benchmarks/speed/emnist_throughput.py);
+  3. training images/s of MobileNetV2 at 32 px and ResNet-50 at 224 px (benchmarks/speed/train_speed.py);
   4. the FER-2013 recipe trained in full, in what is left of the time budget (stopped and evaluated when it runs out).
 Results: gpu_suite.json, gpu_training_paths.json, gpu_fer2013_recipe.json, emnist_throughput_cuda.json and
 train_speed_cuda.json in benchmarks/results/ (with --smoke in WORK/results/: a smoke run never touches the recorded
@@ -34,11 +34,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(HERE))
-from pack_for_device import unpack  # noqa: E402
+from benchmarks.common import RESULTS, ROOT
+from scripts.pack_for_device import unpack  # it puts this checkout's src/ first on sys.path (the device tool's call)
 
 BAR = {"accuracy": 0.72, "seconds": 600}  # the FER-2013 goal on a GPU: >= 72% on PublicTest in under 10 minutes
 
@@ -119,7 +116,7 @@ class Suite:
         self.say(f"{name}: {status.upper()} in {seconds:.1f}s" + (f" - {detail}" if detail else ""))
 
     def write(self, name: str, results, note: str = "", **extra) -> None:
-        from common import write
+        from benchmarks.common import write
         write(name, results, self.sizes.device, note, folder=self.results, echo=False, **extra)
         self.publish()
 
@@ -327,10 +324,10 @@ def gpu_count() -> int:
 # ---------------------------------------------------------------------------------------------------------------
 # 2, 3. Benchmarks of their own (they write their own records)
 
-def benchmark(suite: Suite, name: str, script: str, args: list, record: str, summary) -> None:
+def benchmark(suite: Suite, name: str, module: str, args: list, record: str, summary) -> None:
     if suite.out_of_time(name):
         return
-    rc, out, seconds = suite.run(Path(script).stem, [sys.executable, script, *args], suite.timeout())
+    rc, out, seconds = suite.run(module.rsplit(".", 1)[-1], [sys.executable, "-m", module, *args], suite.timeout())
     path = suite.results / f"{record}.json"
     if rc != 0 or not path.exists():
         suite.record(name, "failed", seconds, f"exit status {rc}")
@@ -467,8 +464,8 @@ def main(argv=None) -> int:
         sizes = dataclasses.replace(sizes, budget=args.budget_s)
     work = Path(args.work or "/tmp/cnnlab-suite")
     data = Path(args.data_root or "/tmp/cnnlab-data")
-    suite = Suite(sizes, data, work, Path(args.results) if args.results else (work / "results" if args.smoke else HERE / "results"),
-                  Path(args.copy_to) if args.copy_to else None)
+    results = Path(args.results) if args.results else (work / "results" if args.smoke else RESULTS)
+    suite = Suite(sizes, data, work, results, Path(args.copy_to) if args.copy_to else None)
     if (work / "runs").exists():
         shutil.rmtree(work / "runs")  # every run starts anew (the cache stays)
     shutil.rmtree(work / "logs", ignore_errors=True)
@@ -491,9 +488,9 @@ def main(argv=None) -> int:
     suite.say(f"cnnlab GPU suite{' (smoke: CPU, toy size)' if args.smoke else ''}: {json.dumps(env)}; data {data}; "
               + (f"budget {sizes.budget}s" if sizes.budget else "no time budget"))
     training_paths(suite)
-    benchmark(suite, "data path vs DataLoader", "benchmarks/emnist_throughput.py", sizes.throughput,
+    benchmark(suite, "data path vs DataLoader", "benchmarks.speed.emnist_throughput", sizes.throughput,
               f"emnist_throughput_{sizes.device}", throughput_summary)
-    benchmark(suite, "training speed", "benchmarks/train_speed.py", sizes.speed, f"train_speed_{sizes.device}",
+    benchmark(suite, "training speed", "benchmarks.speed.train_speed", sizes.speed, f"train_speed_{sizes.device}",
               speed_summary)
     fer_recipe(suite)
     total = time.perf_counter() - suite.start

@@ -1,8 +1,9 @@
 """Run a cnnlab command and record what it measured, with the exact command and the machine, for BENCHMARKS.md.
 
-    PYTHONPATH=src python benchmarks/record.py NAME -- compare emnist --data ../shared/data/emnist-byclass-reduced --out runs/emnist
-    PYTHONPATH=src python benchmarks/record.py NAME --existing -- train fer2013 ... --out runs/fer   (a finished run)
-    PYTHONPATH=src python benchmarks/record.py NAME --speed -- train cifar10 --epochs 1 ...   (a speed check)
+    PYTHONPATH=src python -m benchmarks.record NAME -- compare emnist --data ../shared/data/emnist-byclass-reduced \
+        --out runs/emnist
+    PYTHONPATH=src python -m benchmarks.record NAME --existing -- train fer2013 ... --out runs/fer   (a finished run)
+    PYTHONPATH=src python -m benchmarks.record NAME --speed -- train cifar10 --epochs 1 ...   (a speed check)
 
 Reads the run folder given by --out: comparison.json (compare), sweep.json (distill sweep) or metrics.json (train).
 """
@@ -15,8 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, machine  # noqa: E402
+from benchmarks.common import machine, write
 
 
 def summary(out: Path) -> dict:
@@ -47,11 +47,11 @@ def main():
         subprocess.run([sys.executable, "-m", "cnnlab", *cmd], check=True)
     config = out / "config.json" if (out / "config.json").exists() else next(out.glob("*/config.json"), None)
     device = json.loads(config.read_text())["environment"].get("cuda_device") if config else None
-    RESULTS.mkdir(exist_ok=True)
-    record = {"name": args.name, **({"kind": "speed"} if args.speed else {}), "command": "cnnlab " + " ".join(cmd),
-              "machine": f"GPU: {device}" if device else machine("cpu", threads=not args.existing), "note": args.note, "results": summary(out)}
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(json.dumps(record["results"])[:2000])
+    results = summary(out)
+    write(args.name, results, note=args.note, kind="speed" if args.speed else None, echo=False,
+          command="cnnlab " + " ".join(cmd),
+          machine=f"GPU: {device}" if device else machine("cpu", threads=not args.existing))
+    print(json.dumps(results)[:2000])
 
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ def calls(parts: list[Path], timeout_s: int = 590) -> list[str]:
         if i < len(parts) - 1:
             cmd, t = f"python3 scripts/pack_for_device.py --unpack {rel}", 120
         else:
-            cmd, t = f"python3 benchmarks/gpu_suite.py --unpack {rel} --copy-to $OUT", timeout_s
+            cmd, t = f"python3 -m benchmarks.gpu_suite --unpack {rel} --copy-to $OUT", timeout_s
         out.append(f'run(command="{cmd}", carry=["{rel}"], timeout_s={t})')
     return out
 

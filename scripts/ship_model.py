@@ -6,7 +6,7 @@ for a distilled student, its teacher and the loss's alpha and tau).
     PYTHONPATH=src python scripts/ship_model.py RUN_DIR NAME --command "cnnlab train ..." [--note "..."]
         [--face-margin 0.0] [--data ../shared/data/fer2013]
 
-The inference time per face comes from benchmarks/results/fer_inference_cpu.json (run benchmarks/fer_inference.py
+The inference time per face comes from benchmarks/results/fer_inference_cpu.json (run benchmarks/speed/fer_inference.py
 first) for the run's architecture width.
 """
 
@@ -21,7 +21,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "src" / "cnnlab" / "shipped"
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))  # benchmarks.common
 
 
 def main():
@@ -34,7 +34,7 @@ def main():
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="folder holding the datasets")
     ap.add_argument("--to", default=str(SHIPPED), help="folder to write NAME.pt and NAME.json into")
     args = ap.parse_args()
-    from common import machine
+    from benchmarks.common import machine
 
     from cnnlab import data
     from cnnlab.engine.checkpoint import build_from_checkpoint

@@ -471,8 +471,8 @@ def test_benchmarks_label_a_speed_check_and_show_no_accuracy():
 
 def test_benchmarks_give_a_sweep_inside_a_result_its_own_table():
     md = load_script(ROOT / "benchmarks" / "make_benchmarks_md.py")
-    rec = {"name": "crop", "kind": "result", "command": "python benchmarks/live_crop.py", "machine": "CPU", "note": "",
-           "results": {"faces": 700, "found": 661, "candidates": [{"crop": "fitted", "accuracy": 0.655},
+    rec = {"name": "crop", "kind": "result", "command": "python -m benchmarks.calibration.live_crop", "machine": "CPU",
+           "note": "", "results": {"faces": 700, "found": 661, "candidates": [{"crop": "fitted", "accuracy": 0.655},
                                                                    {"crop": "ceiling", "accuracy": 0.67}]}}
     lines = md.section(rec)
     assert "| faces | found |" in lines and "candidates:" in lines and "| crop | accuracy |" in lines

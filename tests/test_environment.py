@@ -3,12 +3,9 @@ page and the benchmark results each show their part of it."""
 
 import json
 import os
-import sys
 from types import SimpleNamespace
 
 import torch
-
-from conftest import ROOT
 
 from cnnlab.engine.config import RUN_ENVIRONMENT, TrainConfig, save_config
 from cnnlab.environment import environment
@@ -30,10 +27,6 @@ def test_config_json_index_page_and_benchmarks_show_the_same_machine(tmp_path):
     page = machine(SimpleNamespace(budget="quick", settings={"about": "minutes"}, datasets={}))
     assert f"{env['cpu']}, {env['cores']} cores" in page and f"torch {env['torch']}" in page
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from common import machine as benchmark_machine
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    from benchmarks.common import machine as benchmark_machine
     assert benchmark_machine("cpu") == (f"CPU: {env['cpu']} ({env['cpu_capability']}), {env['cores']} cores, "
                                         f"torch {env['torch']} ({torch.get_num_threads()} threads)")

@@ -12,9 +12,7 @@ import pytest
 
 from conftest import FER, ROOT, SHARED
 
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import pack_for_device as P  # noqa: E402
+from scripts import pack_for_device as P
 
 FER_PER_CLASS = 30
 SIZES = {"emnist": (1000, 300), "cifar10": (300, 100)}
@@ -73,7 +71,7 @@ def test_parts_fit_a_call_and_hold_every_needed_file_once(packed, tmp_path):
         assert train.images.shape[1:] == {"emnist": (1, 28, 28), "cifar10": (3, 32, 32)}[name]
 
     calls = P.calls(parts)
-    assert len(calls) == len(parts) and "gpu_suite.py" in calls[-1] and "gpu_suite.py" not in calls[0]
+    assert len(calls) == len(parts) and "benchmarks.gpu_suite" in calls[-1] and "gpu_suite" not in calls[0]
     assert all(f'carry=["{p}"]' in c for p, c in zip(parts, calls))
 
 
@@ -84,7 +82,7 @@ def test_plan_refuses_an_archive_larger_than_a_part():
 
 
 def test_check_run_finds_a_loss_that_does_not_fall(tmp_path):
-    from gpu_suite import check_run
+    from benchmarks.gpu_suite import check_run
     (tmp_path / "history.csv").write_text("epoch,train_loss\n1,2.0\n2,2.5\n")
     row, problems = check_run(tmp_path)
     assert row["first_loss"] == 2.0 and row["last_loss"] == 2.5
@@ -96,7 +94,7 @@ def test_check_run_finds_a_loss_that_does_not_fall(tmp_path):
 def test_smoke_runs_every_step_on_the_cpu(packed, tmp_path):
     out, manifest, _, _ = packed
     before = sorted((ROOT / "benchmarks" / "results").iterdir())
-    r = subprocess.run([sys.executable, "benchmarks/gpu_suite.py", "--smoke", "--unpack", *sorted(out.glob("part*")),
+    r = subprocess.run([sys.executable, "-m", "benchmarks.gpu_suite", "--smoke", "--unpack", *sorted(out.glob("part*")),
                         "--data-root", tmp_path / "data", "--work", tmp_path / "work", "--copy-to", tmp_path / "out"],
                        cwd=ROOT, capture_output=True, text=True, timeout=3600,  # a hang guard only
                        env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
@@ -127,7 +125,7 @@ def test_smoke_runs_every_step_on_the_cpu(packed, tmp_path):
 
 def test_watch_stops_a_command_when_its_budget_is_spent(tmp_path):
     """The FER-2013 recipe's guard: past its budget the command gets SIGINT (cnnlab then saves last.pt and stops)."""
-    from gpu_suite import SMOKE, Suite, watch
+    from benchmarks.gpu_suite import SMOKE, Suite, watch
     suite = Suite(SMOKE, tmp_path, tmp_path, tmp_path / "results", None)
     wall, stopped = watch(suite, [sys.executable, "-c", "import time; time.sleep(120)"], tmp_path / "log", tmp_path, 1)
     assert stopped and wall < 120

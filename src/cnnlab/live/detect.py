@@ -6,9 +6,9 @@ frame's pixels, each box the FER-2013-like crop of a face):
   `cv2.FaceDetectorYN`. Measured on FER validation faces pasted into 640×480 frames it finds 0.93 of them on a
   400-px-wide copy of the frame (score ≥ 0.5), against about 0.6 for the Haar cascade. Its box runs from the
   hairline to the chin, narrower than a FER crop; `YUNET_CROP` turns it into the square crop FER-2013 images are
-  cut like (measured by `benchmarks/live_crop.py`).
+  cut like (measured by `benchmarks/calibration/live_crop.py`).
 - `haar`: OpenCV's Haar cascades (shipped in the opencv-python wheel as `cv2.data`), the fallback. Its box is
-  about the FER crop itself (`benchmarks/live_fps.py --sweep`).
+  about the FER crop itself (`benchmarks/speed/live_fps.py --sweep`).
 Detection runs on a copy of the frame downscaled to `detect_width` pixels, which is most of the speed.
 """
 
@@ -29,22 +29,22 @@ from cnnlab.live.track import iou
 CASCADES = {name: f"haarcascade_frontalface_{name}.xml" for name in CASCADE_NAMES}
 FACE_SIZE = 48
 # How much to widen a Haar box (share of its width, per side) to get a FER-2013-like crop. Measured with
-# `benchmarks/live_fps.py --sweep` on FER test faces pasted into frames: the default cascade's box is about the
+# `benchmarks/speed/live_fps.py --sweep` on FER test faces pasted into frames: the default cascade's box is about the
 # FER crop itself (median margin 0.01-0.02), and margin 0 gives the crops closest to the original faces. A model
 # card's preprocess.face_margin overrides this.
 FACE_MARGIN = 0.0
 # YuNet box (x, y, w, h) -> FER crop: a square of side `scale`·w centred at (x + w/2 + dx·w, y + h/2 + dy·h).
-# Measured by `benchmarks/live_crop.py` (benchmarks/results/live_crop_cpu.json): the medians of the fit from
-# YuNet's box to the true crop of FER validation faces found in noisy 640×480 frames (first fitted on 609 faces
+# Measured by `benchmarks/calibration/live_crop.py` (benchmarks/results/live_crop_cpu.json): the medians of the fit
+# from YuNet's box to the true crop of FER validation faces found in noisy 640×480 frames (first fitted on 609 faces
 # at 320 px; re-fitted on 661 at 400 px with the current model: scale 1.256, dy -0.024, the same within noise).
 # With these values the current model is right on 65.5% of the detected faces, against 67.0% on their true crops,
 # 64.5% on YuNet's own box and 63.7% on an eye-landmark crop; a grid of ±10% side and ±6% height around the fit
 # ranges from 63.7% to 67.2%, nothing better beyond the noise of 661 faces (±1.8 points).
 YUNET_CROP = {"scale": 1.256, "dx": 0.0, "dy": -0.029}
 # YuNet on a stream: the width of the copy it runs on, and the least score of a face. Measured by
-# `benchmarks/live_detect.py` (benchmarks/results/live_detect_cpu.json) on 1000 FER validation faces in noisy 640×480
-# frames: found 0.926 at 400 px and score 0.5, against 0.843 at 320 px and 0.6 (the earlier defaults), with no
-# false box in either; 480 px adds 1.7 points for 1.2× YuNet's time, 640 px 3.5 points for 1.9×.
+# `benchmarks/calibration/live_detect.py` (benchmarks/results/live_detect_cpu.json) on 1000 FER validation faces in
+# noisy 640×480 frames: found 0.926 at 400 px and score 0.5, against 0.843 at 320 px and 0.6 (the earlier defaults),
+# with no false box in either; 480 px adds 1.7 points for 1.2× YuNet's time, 640 px 3.5 points for 1.9×.
 YUNET_WIDTH, YUNET_SCORE = 400, 0.5
 
 

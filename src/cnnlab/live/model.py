@@ -44,7 +44,7 @@ def load_fer_model(ref: str = DEFAULT_MODEL, device="cpu"):
 class Classifier:
     """Batched expression probabilities for uint8 face crops [N, 1, 48, 48]. Backend "onnx" runs the model in
     ONNX Runtime (exported at start and checked against torch): on a CPU it is several times faster than torch for
-    a few 48×48 faces (benchmarks/fer_inference.py). "auto" = onnx on the CPU, torch on CUDA.
+    a few 48×48 faces (benchmarks/speed/fer_inference.py). "auto" = onnx on the CPU, torch on CUDA.
 
     `tta` (default: the checkpoint's own, as its model card says) "flip" averages the probabilities of each face
     and its mirror image, in the same batch."""

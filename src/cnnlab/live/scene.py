@@ -82,7 +82,7 @@ def still(face: np.ndarray, seed: int, width: int = 640, height: int = 480, size
           noise: float = 8.0) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """One face at a seeded random place and size (`sizes` px, upscaled from 48) on a gradient background with
     Gaussian sensor-like noise: (frame BGR, the face's box). Held-out faces in such frames measure the detector,
-    the crop and the classifier together (benchmarks/live_crop.py, benchmarks/live_accuracy.py)."""
+    the crop and the classifier together (benchmarks/calibration/live_crop.py and live_accuracy.py)."""
     rng = np.random.default_rng(seed)
     size = int(rng.integers(sizes[0], sizes[1] + 1))
     x, y = int(rng.integers(0, width - size + 1)), int(rng.integers(0, height - size + 1))

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 # Smoother: the least correlation between a face's crop and its track's last crop for the two to be one person.
-# Measured by `benchmarks/live_track.py` (benchmarks/results/live_track_cpu.json) on validation faces: consecutive
-# crops of one face moving in a stream, and crops of different faces found one after the other.
+# Measured by `benchmarks/calibration/live_track.py` (benchmarks/results/live_track_cpu.json) on validation faces:
+# consecutive crops of one face moving in a stream, and crops of different faces found one after the other.
 MIN_SIMILARITY = 0.6
 
 
@@ -46,7 +46,7 @@ class Smoother:
     frames when their boxes overlap (IoU ≥ `min_iou`) and, given the crops, when it looks like the track's last
     crop (correlation ≥ `min_similarity`): a different person stepping into the same place starts a new track
     instead of inheriting the last one's expression. Matching is greedy, best overlap first; a track unseen for
-    `max_missed` frames is forgotten. MIN_SIMILARITY is measured by `benchmarks/live_track.py`."""
+    `max_missed` frames is forgotten. MIN_SIMILARITY is measured by `benchmarks/calibration/live_track.py`."""
 
     def __init__(self, n: int = 1, min_iou: float = 0.3, max_missed: int = 5, min_similarity: float | None = None):
         self.n, self.min_iou, self.max_missed = max(1, n), min_iou, max_missed

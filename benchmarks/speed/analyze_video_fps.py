@@ -3,7 +3,7 @@
 plain background, as an MJPG video. The target (issue 20): at least 60 frames/s on this CPU, and the table must
 not slow the pipeline, so the same frames also go through the bare pipeline (`recognizer.stream()`, no table).
 
-    PYTHONPATH=src python benchmarks/analyze_video_fps.py [--model fer2013-vgg] [--frames 600] [--repeat 3]
+    PYTHONPATH=src python -m benchmarks.speed.analyze_video_fps [--model fer2013-vgg] [--frames 600] [--repeat 3]
                                                           [--out-dir DIR]
 
 Writes benchmarks/results/analyze_video_fps_cpu.json (or DIR/analyze_video_fps_cpu.json). Wall-clock figures
@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import FER, write
 
-from cnnlab.live import scene  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
+from cnnlab.live import scene
 
 
 def bare(fer, path: Path) -> tuple[int, float, float]:
@@ -48,7 +44,7 @@ def main():
     ap.add_argument("--model", default="fer2013-vgg", help="shipped model name or run folder")
     ap.add_argument("--frames", type=int, default=600, help="frames of the video (30 fps)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each; the best is kept")
-    ap.add_argument("--data", default=str(DATA), help="FER-2013 folder (DIR/test/<class>/*.jpg)")
+    ap.add_argument("--data", default=str(FER), help="FER-2013 folder (DIR/test/<class>/*.jpg)")
     ap.add_argument("--out-dir", help="write the result here instead of benchmarks/results/")
     args = ap.parse_args()
     import cnnlab

@@ -5,22 +5,19 @@ Random weights (time does not depend on their values); the ONNX file is the one 
 runs the model as `cnnlab predict` does (eval, inference mode, channels-last input); each number is the median (and
 the minimum, "best") of `--repeats` timed calls after warm-up, divided by the batch size.
 
-    PYTHONPATH=src python benchmarks/fer_inference.py [--widths 24] [--batches 1 64] [--repeats 30]
+    PYTHONPATH=src python -m benchmarks.speed.fer_inference [--widths 24] [--batches 1 64] [--repeats 30]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import timed, write
 
 from cnnlab.data.fer2013 import CLASSES, MEAN, SHAPE, STD
 from cnnlab.export import write_onnx
@@ -30,13 +27,8 @@ from cnnlab.models.common import count_params
 
 def seconds(fn, repeats: int, warmup: int = 5) -> tuple[float, float]:
     """(median, min) of `repeats` timed calls; the min is the least disturbed by other processes."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
+    timed(fn, 0, warmup)
+    times = [timed(fn) for _ in range(repeats)]
     return statistics.median(times), min(times)
 
 
@@ -64,12 +56,12 @@ def main():
                 xc = x.contiguous(memory_format=torch.channels_last)
                 xn = x.numpy()
 
-                def run_torch():
+                def run_torch(i):
                     with torch.inference_mode():
                         model(xc)
 
                 row = {"model": "fer-vgg", "width": width, "params": count_params(model), "batch": batch, "tta": tta}
-                for name, fn in (("torch", run_torch), ("onnxruntime", lambda: session.run(None, {"images": xn}))):
+                for name, fn in (("torch", run_torch), ("onnxruntime", lambda i: session.run(None, {"images": xn}))):
                     median, best = seconds(fn, args.repeats)
                     row[f"{name}_ms_per_face"] = round(1000 * median / batch, 3)
                     row[f"{name}_best_ms_per_face"] = round(1000 * best / batch, 3)

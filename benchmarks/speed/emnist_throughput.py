@@ -1,27 +1,21 @@
 """Training images/s: cnnlab's data path (uint8 tensors on the device, batches by index, augmentation in batches)
 against a baseline that feeds the same model through a Dataset of per-sample tensors and a DataLoader.
 
-    PYTHONPATH=src python benchmarks/emnist_throughput.py [--device cpu|cuda] [--steps 30]
+    PYTHONPATH=src python -m benchmarks.speed.emnist_throughput [--device cpu|cuda] [--steps 30]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-import time
-from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import step, timed, write
 
-from cnnlab.data import augment  # noqa: E402
-from cnnlab.data.emnist import MEAN, STD, load_sample  # noqa: E402
-from cnnlab.data.tensors import batch_indices, to_float  # noqa: E402
-from cnnlab.engine.evaluate import autocast  # noqa: E402
-from cnnlab.models import registry  # noqa: E402
+from cnnlab.data import augment
+from cnnlab.data.emnist import MEAN, STD, load_sample
+from cnnlab.data.tensors import batch_indices, to_float
+from cnnlab.models import registry
 
 AUG = {"degrees": 8.0, "scale": 0.08}
 
@@ -37,26 +31,6 @@ class PerSample(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return self.images[i].float() / 255, self.labels[i]
-
-
-def step(model, opt, x, y, dev):
-    with autocast(dev):
-        loss = F.cross_entropy(model(x).float(), y)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-
-
-def timed(fn, steps, warmup, dev):
-    for i in range(warmup + steps):
-        if i == warmup:
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
-            t = time.perf_counter()
-        fn(i)
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - t
 
 
 def main():

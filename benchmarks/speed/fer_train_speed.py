@@ -2,7 +2,7 @@
 a batch of 128 random 48×48 images) for each width, precision (fp32 or bf16 autocast), memory format
 (channels-last or not) and thread count. It is how the cpu recipe's width, precision and layout were chosen.
 
-    PYTHONPATH=src python benchmarks/fer_train_speed.py [--widths 16 24 32 48] [--threads 1 2] [--steps 12]
+    PYTHONPATH=src python -m benchmarks.speed.fer_train_speed [--widths 16 24 32 48] [--threads 1 2] [--steps 12]
 
 Writes benchmarks/results/fer_train_speed_cpu.json (a speed check: no accuracy here).
 """
@@ -13,18 +13,15 @@ import argparse
 import itertools
 import statistics
 import sys
-import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import timed, write
 
-from cnnlab.data.fer2013 import CLASSES, MEAN, SHAPE, STD  # noqa: E402
-from cnnlab.engine.evaluate import autocast  # noqa: E402
-from cnnlab.models import registry  # noqa: E402
+from cnnlab.data.fer2013 import CLASSES, MEAN, SHAPE, STD
+from cnnlab.engine.evaluate import autocast
+from cnnlab.models import registry
 
 
 def images_per_second(width: int, precision: str, channels_last: bool, batch: int, steps: int) -> float:
@@ -34,16 +31,15 @@ def images_per_second(width: int, precision: str, channels_last: bool, batch: in
     if channels_last:
         model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    times = []
-    for i in range(steps + 3):  # 3 warm-up steps
-        t = time.perf_counter()
+    def one(i):
         with autocast(torch.device("cpu"), precision):
             loss = F.cross_entropy(model(x).float(), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        times.append(time.perf_counter() - t)
-    return batch / statistics.median(times[3:])
+
+    timed(one, 0, 3)  # 3 warm-up steps
+    return batch / statistics.median([timed(one) for _ in range(steps)])
 
 
 def main():

@@ -13,7 +13,7 @@ join. `MIN_SIMILARITY` in cnnlab/live/track.py takes its value from here. Then t
 pipeline (`--smooth 5`, YuNet, the model) over the new-face-every-frame sequence, scored like
 `live_accuracy.py`, with the appearance test, without it (boxes only, as before), and without smoothing.
 
-    PYTHONPATH=src python benchmarks/live_track.py [--faces 400] [--model fer2013-vgg]
+    PYTHONPATH=src python -m benchmarks.calibration.live_track [--faces 400] [--model fer2013-vgg]
 
 Writes benchmarks/results/live_track_cpu.json.
 """
@@ -27,14 +27,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
-from live_accuracy import score_faces  # noqa: E402
-from live_crop import DATA, val_faces  # noqa: E402
+from benchmarks.common import FER, write
+from benchmarks.faces import score_faces, val_faces
 
-from cnnlab.live import scene  # noqa: E402
-from cnnlab.live.detect import YuNetDetector, crop_faces, to_gray  # noqa: E402
-from cnnlab.live.track import appearance  # noqa: E402
+from cnnlab.live import scene
+from cnnlab.live.detect import YuNetDetector, crop_faces, to_gray
+from cnnlab.live.track import appearance
 
 THRESHOLDS = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
 
@@ -69,7 +67,7 @@ def main():
     ap.add_argument("--faces", type=int, default=400)
     ap.add_argument("--frames", type=int, default=30, help="frames of each moving face")
     ap.add_argument("--model", default="fer2013-vgg", help="shipped model name or run folder")
-    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--data", default=str(FER))
     args = ap.parse_args()
     cv2.setNumThreads(1)
     faces, labels = val_faces(Path(args.data), args.faces)

@@ -1,7 +1,7 @@
 """`cnnlab export fer2013-vgg --format h5`: how long a user waits for the Keras file, how big it is against the
 model's weights, and how well Keras agrees with cnnlab on the whole FER-2013 test split.
 
-    python benchmarks/h5_export.py --data ../shared/data/fer2013 [--repeats 3] [--note TEXT]
+    PYTHONPATH=src python -m benchmarks.speed.h5_export --data ../shared/data/fer2013 [--repeats 3] [--note TEXT]
 
 The export runs as its own process (`python -m cnnlab export ...`: Keras' import included, as a user sees it);
 wall time and the process's user and system CPU seconds are the medians over the repeats. The agreement is
@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from cli_speed import ROOT, median, run_once  # noqa: E402
-from common import write  # noqa: E402
+from benchmarks.common import ROOT, median, run_once, write
 
 
 def main() -> None:
@@ -30,7 +27,6 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--note", default="", help="what else ran on the machine, appended to the result's note")
     args = ap.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
     from cnnlab import data
     from cnnlab.kerasfile import check
     from cnnlab.kerasfile.images import N_REAL

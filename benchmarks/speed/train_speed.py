@@ -4,27 +4,23 @@ at 32 px (the student), ResNet-50 trained at 224 px (the fine-tuned teacher; 32 
 model) and ResNet-50's inference at 224 px (the teacher's logits during distillation). Planning figures: an
 epoch of 50,000 images takes 50,000 / (images/s) seconds.
 
-    PYTHONPATH=src python benchmarks/train_speed.py [--device cuda] [--steps 30]
+    PYTHONPATH=src python -m benchmarks.speed.train_speed [--device cuda] [--steps 30]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
-from emnist_throughput import step, timed  # noqa: E402
+from benchmarks.common import step, timed, write
 
-from cnnlab.data import augment  # noqa: E402
-from cnnlab.data.cifar10 import MEAN, STD  # noqa: E402
-from cnnlab.data.tensors import to_float  # noqa: E402
-from cnnlab.engine.evaluate import autocast  # noqa: E402
-from cnnlab.models import registry  # noqa: E402
+from cnnlab.data import augment
+from cnnlab.data.cifar10 import MEAN, STD
+from cnnlab.data.tensors import to_float
+from cnnlab.engine.evaluate import autocast
+from cnnlab.models import registry
 
 AUG = {"crop_pad": 4, "flip": True}  # the cifar10 recipe's
 

@@ -4,7 +4,7 @@ model's; members of other seeds are trained with --set split_seed=0). Validation
 is reported beside it and chooses nothing. Also times the teacher's forward pass on a training batch against one
 training step of the student, the figure that decides whether its logits are cached.
 
-    PYTHONPATH=src python benchmarks/fer_ensemble.py fer2013-vgg runs/fer-teacher-s1 runs/fer-teacher-s2
+    PYTHONPATH=src python -m benchmarks.ablation.fer_ensemble fer2013-vgg runs/fer-teacher-s1 runs/fer-teacher-s2
 
 Writes benchmarks/results/fer_ensemble_cpu.json (accuracy) and fer_teacher_cost_cpu.json (speed check).
 """
@@ -15,24 +15,20 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import FER, write
 
-from cnnlab.data.tensors import to_float  # noqa: E402
-from cnnlab.distill.ensemble import Ensemble  # noqa: E402
-from cnnlab.engine.config import TrainConfig  # noqa: E402
-from cnnlab.engine.evaluate import autocast  # noqa: E402
-from cnnlab.engine.metrics import classification_metrics  # noqa: E402
-from cnnlab.engine.train import load_splits  # noqa: E402
-from cnnlab.experiments.fer import CPU  # noqa: E402
-from cnnlab.runs import load_model  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013"
+from cnnlab.data.tensors import to_float
+from cnnlab.distill.ensemble import Ensemble
+from cnnlab.engine.config import TrainConfig
+from cnnlab.engine.evaluate import autocast
+from cnnlab.engine.metrics import classification_metrics
+from cnnlab.engine.train import load_splits
+from cnnlab.experiments.fer import CPU
+from cnnlab.runs import load_model
 
 
 @torch.inference_mode()
@@ -87,7 +83,7 @@ def teacher_cost(members, student_ref: str, batch: torch.Tensor, repeats: int = 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("members", nargs="+", help="run folders or shipped names of the ensemble's members")
-    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--data", default=str(FER))
     args = ap.parse_args()
     cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **CPU, "dataset": "fer2013", "data": args.data,
                                  "seed": 0, "split_seed": 0})

@@ -2,7 +2,7 @@
 FER-2013 model on the FER-2013 test split; this checkout against an older commit, interleaved, so both see the
 same machine load.
 
-    python benchmarks/cli_speed.py --before 0feea9f [--repeats 5] [--eval-repeats 2]
+    PYTHONPATH=src python -m benchmarks.speed.cli_speed --before 0feea9f [--repeats 5] [--eval-repeats 2]
 
 Each command runs as its own process (`python -m cnnlab ...`, PYTHONPATH pointing at the tree's src/); wall time
 and the process's user and system CPU seconds (os.wait4) are the medians over the repeats. The decoded dataset
@@ -14,18 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
-import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.common import FER, ROOT, median, run_once, write
 
 
 def commands(data: str, cache: str) -> dict[str, list[str]]:
@@ -47,31 +41,12 @@ def tree_at(commit: str, dest: Path) -> Path:
     return dest / "src"
 
 
-def run_once(src: Path, argv: list[str]) -> dict | None:
-    """Wall seconds and the child's user/system CPU seconds; None when the command fails in that tree."""
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    t0 = time.perf_counter()
-    p = subprocess.Popen([sys.executable, "-m", "cnnlab", *argv], env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        return None
-    return {"wall": wall, "user": usage.ru_utime, "sys": usage.ru_stime}
-
-
-def median(runs: list[dict | None], key: str) -> float | None:
-    values = [r[key] for r in runs if r is not None]
-    return round(statistics.median(values), 2) if values else None
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", required=True, help="the commit to compare with (e.g. the one before the change)")
     ap.add_argument("--repeats", type=int, default=5, help="runs of each light command per tree")
     ap.add_argument("--eval-repeats", type=int, default=2, help="runs of the eval command per tree")
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "fer2013"))
+    ap.add_argument("--data", default=str(FER))
     ap.add_argument("--name", default="cli_speed_cpu")
     args = ap.parse_args()
     before_commit = subprocess.run(["git", "rev-parse", "--short", args.before], cwd=ROOT, check=True,

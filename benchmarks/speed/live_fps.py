@@ -8,8 +8,8 @@ of this process, and the load average, so numbers taken on a busy machine can be
 `--sweep` instead measures the face detector's settings on FER test faces pasted one per 640×480 frame: share of
 faces found, false boxes per frame, milliseconds per frame, and the crop margin that best matches FER's crops.
 
-    PYTHONPATH=src python benchmarks/live_fps.py [--model fer2013-vgg|RUN_DIR] [--frames 200] [--faces 1 4]
-    PYTHONPATH=src python benchmarks/live_fps.py --sweep [--sweep-faces 200]
+    PYTHONPATH=src python -m benchmarks.speed.live_fps [--model fer2013-vgg|RUN_DIR] [--frames 200] [--faces 1 4]
+    PYTHONPATH=src python -m benchmarks.speed.live_fps --sweep [--sweep-faces 200]
 
 Without --model it uses the shipped fer2013-vgg if present, else a fer-vgg (width 24) with random weights
 (speed does not depend on the weights).
@@ -30,15 +30,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import FER, write
 
-from cnnlab.live import scene  # noqa: E402
-from cnnlab.live.annotate import draw  # noqa: E402
-from cnnlab.live.detect import HaarDetector, crop_faces  # noqa: E402
-from cnnlab.live.options import DEFAULTS, DETECTORS  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
+from cnnlab.live import scene
+from cnnlab.live.annotate import draw
+from cnnlab.live.detect import HaarDetector, crop_faces
+from cnnlab.live.options import DEFAULTS, DETECTORS
 
 
 def classifier(ref: str | None, backend: str, width: int):
@@ -160,7 +157,7 @@ def main():
     ap.add_argument("--model", help="shipped model name or run folder (default: fer2013-vgg if shipped, else random weights)")
     ap.add_argument("--width", type=int, default=24, help="fer-vgg width when no trained model is used")
     ap.add_argument("--backend", default="onnx", choices=["onnx", "torch"], help="model runtime")
-    ap.add_argument("--data", default=str(DATA), help="FER-2013 folder (DIR/test/<class>/*.jpg)")
+    ap.add_argument("--data", default=str(FER), help="FER-2013 folder (DIR/test/<class>/*.jpg)")
     ap.add_argument("--frames", type=int, default=200, help="timed frames per video (after 10 warm-up frames)")
     ap.add_argument("--faces", type=int, nargs="+", default=[1, 4], help="faces per frame")
     ap.add_argument("--redetect", type=int, nargs="+", default=[5, 1], help="full-frame detection every N frames")

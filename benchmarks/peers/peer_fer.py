@@ -1,13 +1,13 @@
 """The package a user would pick instead of cnnlab, measured on the same faces: PyPI `fer` (mini-Xception with
 OpenCV's Haar cascade, its defaults) on (1) the FER-2013 PublicTest images, each given to it as one face, and
-(2) the 300 frames of benchmarks/live_accuracy.py (its own face detector), scored the same way as cnnlab.
+(2) the 300 frames of benchmarks/calibration/live_accuracy.py (its own face detector), scored the same way as cnnlab.
 
-`fer` needs TensorFlow, so it runs in a virtual environment of its own (benchmarks/peer_fer_worker.py):
+`fer` needs TensorFlow, so it runs in a virtual environment of its own (benchmarks/peers/peer_fer_worker.py):
 
     python3 -m venv /tmp/fervenv && /tmp/fervenv/bin/pip install tensorflow
     /tmp/fervenv/bin/pip install --no-deps fer==25.10.3 facenet-pytorch
     echo $PWD/.venv/lib/python3.11/site-packages > /tmp/fervenv/lib/python3.11/site-packages/zz_cnnlab.pth
-    PYTHONPATH=src python benchmarks/peer_fer.py --python /tmp/fervenv/bin/python
+    PYTHONPATH=src python -m benchmarks.peers.peer_fer --python /tmp/fervenv/bin/python
 
 (fer's own dependencies would pull a CUDA build of torch for facenet-pytorch; the .pth lends it cnnlab's torch,
 OpenCV and matplotlib instead.) Writes benchmarks/results/peer_fer_cpu.json. Caveat: which FER-2013 images `fer`'s model was trained on is not
@@ -19,26 +19,24 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
-from live_accuracy import DATA, score, stills  # noqa: E402
+from benchmarks.common import FER, write
+from benchmarks.faces import score, stills
 
-from cnnlab.data.fer2013 import CLASSES  # noqa: E402
-from cnnlab.engine.metrics import classification_metrics  # noqa: E402
-from cnnlab.live import scene  # noqa: E402
+from cnnlab.data.fer2013 import CLASSES
+from cnnlab.engine.metrics import classification_metrics
+from cnnlab.live import scene
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--python", required=True, help="the Python of a virtual environment with `fer` installed")
     ap.add_argument("--frames", type=int, default=300)
-    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--data", default=str(FER))
     args = ap.parse_args()
     test = Path(args.data) / "test"
     files = [(p, c) for c in CLASSES for p in sorted((test / c).glob("*.[jp][pn]g"))]

@@ -1,6 +1,6 @@
 """Do cnnlab's Keras .h5 files give PyTorch's probabilities under another Keras backend, as a grader opens them?
 
-    python benchmarks/h5_backends.py --python /path/to/tf-venv/bin/python --backend tensorflow \
+    PYTHONPATH=src python -m benchmarks.peers.h5_backends --python /path/to/tf-venv/bin/python --backend tensorflow \
         [--data ../shared/data]
 
 Each architecture a practical question's best model can be is exported with `cnnlab export --format h5` (random
@@ -16,16 +16,13 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from cli_speed import ROOT  # noqa: E402
-from common import write  # noqa: E402
+from benchmarks.common import DATA, write
 
 CLASSES = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 MODELS = {"mlp": ("mlp", [1, 28, 28], {"hidden": 32}), "cnn": ("cnn", [1, 28, 28], {"width": 8}),
@@ -79,11 +76,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--python", required=True, help="a Python with keras and the backend installed")
     ap.add_argument("--backend", required=True, choices=["tensorflow", "jax", "torch"])
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"),
+    ap.add_argument("--data", default=str(DATA),
                     help="folder holding emnist-byclass-reduced/, fer2013/ and cifar10/")
     ap.add_argument("--images", type=int, default=32, help="test images per model")
     args = ap.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
     from cnnlab.cli import main as cnnlab
     from cnnlab.runs import load_model
     data = Path(args.data)

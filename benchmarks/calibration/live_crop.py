@@ -8,7 +8,7 @@ runs it (on a copy YUNET_WIDTH px wide); for every found face we know the true F
 2. score candidate crops with a FER model: accuracy (and mean |pixel difference| to the original 48×48 face) of
    the true crop (the ceiling), YuNet's own box, the fitted square, a grid around it, and an eye-landmark crop.
 
-    PYTHONPATH=src python benchmarks/live_crop.py [--model fer2013-vgg|RUN_DIR] [--faces 700]
+    PYTHONPATH=src python -m benchmarks.calibration.live_crop [--model fer2013-vgg|RUN_DIR] [--faces 700]
 
 Writes benchmarks/results/live_crop_cpu.json. YUNET_CROP in cnnlab/live/detect.py takes its values from here.
 """
@@ -21,23 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import FER, write
+from benchmarks.faces import val_faces
 
-from cnnlab.live import scene  # noqa: E402
-from cnnlab.live.detect import YUNET_SCORE, YUNET_WIDTH, YuNetDetector, crop_faces, to_gray  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
-
-
-def val_faces(data: Path, n: int):
-    """`n` faces of the validation split that `cnnlab train fer2013` carves from train (stratified, seed 0)."""
-    from cnnlab.data import fer2013
-    from cnnlab.data.tensors import stratified_split
-    full = fer2013.load(data, "train")
-    _, val = stratified_split(full.labels, 0.1, 0)
-    pick = val[np.random.default_rng(0).permutation(len(val))[:n]]
-    return full.images[pick, 0].numpy(), full.labels[pick].numpy()
+from cnnlab.live import scene
+from cnnlab.live.detect import YUNET_SCORE, YUNET_WIDTH, YuNetDetector, crop_faces, to_gray
 
 
 def square(cx, cy, side):
@@ -55,7 +43,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="fer2013-vgg", help="shipped model name or run folder")
     ap.add_argument("--faces", type=int, default=700)
-    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--data", default=str(FER))
     args = ap.parse_args()
     import torch
 

@@ -1,6 +1,7 @@
 """One measured step of the FER-2013 CPU recipe search: train a variant of a named recipe, score it on validation.
 
-    PYTHONPATH=src python benchmarks/fer_recipe.py NAME --epochs 10 [--set ema=0.999 --set augment.erase=0.25 ...]
+    PYTHONPATH=src python -m benchmarks.ablation.fer_recipe NAME --epochs 10 \
+        [--set ema=0.999 --set augment.erase=0.25 ...]
 
 Trains `cnnlab train fer2013 --recipe cpu` with the given overrides into runs/recipe/NAME (resumable), then scores
 best.pt on the validation split (carved from train; the test split is never looked at here): accuracy with and
@@ -11,19 +12,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import FER, write
 
-from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint  # noqa: E402
-from cnnlab.engine.config import TrainConfig, apply_overrides  # noqa: E402
-from cnnlab.engine.evaluate import evaluate  # noqa: E402
-from cnnlab.engine.metrics import classification_metrics  # noqa: E402
-from cnnlab.engine.train import load_splits, train  # noqa: E402
-from cnnlab.experiments import defaults  # noqa: E402
+from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint
+from cnnlab.engine.config import TrainConfig, apply_overrides
+from cnnlab.engine.evaluate import evaluate
+from cnnlab.engine.metrics import classification_metrics
+from cnnlab.engine.train import load_splits, train
+from cnnlab.experiments import defaults
 
 
 def main() -> None:
@@ -32,7 +31,7 @@ def main() -> None:
     ap.add_argument("--recipe", default="cpu")
     ap.add_argument("--epochs", type=int, required=True)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    ap.add_argument("--data", default="../shared/data/fer2013")
+    ap.add_argument("--data", default=str(FER))
     ap.add_argument("--runs", default="runs/recipe")
     args = ap.parse_args()
     d = {**TrainConfig().to_dict(), **defaults("fer2013", args.recipe), "dataset": "fer2013", "data": args.data,

@@ -2,7 +2,7 @@
 macro-F1 of a run's last.pt: its raw weights against their moving average, without and with the flip average.
 The test split is not looked at.
 
-    PYTHONPATH=src python benchmarks/fer_ema.py RUN_DIR
+    PYTHONPATH=src python -m benchmarks.ablation.fer_ema RUN_DIR
 
 Writes benchmarks/results/fer_ema_cpu.json.
 """
@@ -15,14 +15,13 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import write
 
-from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint  # noqa: E402
-from cnnlab.engine.config import TrainConfig  # noqa: E402
-from cnnlab.engine.evaluate import predict_logits  # noqa: E402
-from cnnlab.engine.metrics import classification_metrics  # noqa: E402
-from cnnlab.engine.train import load_splits  # noqa: E402
+from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint
+from cnnlab.engine.config import TrainConfig
+from cnnlab.engine.evaluate import predict_logits
+from cnnlab.engine.metrics import classification_metrics
+from cnnlab.engine.train import load_splits
 
 
 def main():

@@ -7,10 +7,10 @@ frame at every width; a face is found when a box of at least `--min-face` pixels
 and every other box is a false one. The score threshold only filters YuNet's boxes after its non-maximum
 suppression (which keeps higher scores first), so one low-threshold run per width gives every threshold.
 
-    PYTHONPATH=src python benchmarks/live_detect.py [--faces 1000] [--widths 320 400 480 640]
+    PYTHONPATH=src python -m benchmarks.calibration.live_detect [--faces 1000] [--widths 320 400 480 640]
 
 Writes benchmarks/results/live_detect_cpu.json. The defaults of `cnnlab live` (--detect-width, the YuNet score)
-take their values from here; ms_per_frame is a speed check (benchmarks/live_fps.py measures the frame rate).
+take their values from here; ms_per_frame is a speed check (benchmarks/speed/live_fps.py measures the frame rate).
 """
 
 from __future__ import annotations
@@ -22,14 +22,12 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
-from live_crop import DATA, val_faces  # noqa: E402
+from benchmarks.common import FER, write
+from benchmarks.faces import val_faces
 
-from cnnlab.live import scene  # noqa: E402
-from cnnlab.live.detect import YuNetDetector  # noqa: E402
+from cnnlab.live import scene
+from cnnlab.live.detect import YuNetDetector
 
 SCORES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
@@ -39,7 +37,7 @@ def main():
     ap.add_argument("--faces", type=int, default=1000)
     ap.add_argument("--widths", type=int, nargs="+", default=[320, 400, 480, 640])
     ap.add_argument("--min-face", type=int, default=40, help="as `cnnlab live --min-face` (YuNet box width, px)")
-    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--data", default=str(FER))
     args = ap.parse_args()
     cv2.setNumThreads(1)
     faces, _ = val_faces(Path(args.data), args.faces)

@@ -2,7 +2,7 @@
 best.pt with no TTA, the flip average, and the flip average over the image shifted by ±`--shift` pixels too
 (10 views: as many as ten-crop), plus the CPU time per face of each. The test split is not looked at.
 
-    PYTHONPATH=src python benchmarks/fer_tta.py RUN_DIR [--shift 2]
+    PYTHONPATH=src python -m benchmarks.calibration.fer_tta RUN_DIR [--shift 2]
 
 Writes benchmarks/results/fer_tta_cpu.json.
 """
@@ -18,14 +18,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import write
 
-from cnnlab.data.tensors import to_float  # noqa: E402
-from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint  # noqa: E402
-from cnnlab.engine.config import TrainConfig  # noqa: E402
-from cnnlab.engine.metrics import classification_metrics  # noqa: E402
-from cnnlab.engine.train import load_splits  # noqa: E402
+from cnnlab.data.tensors import to_float
+from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint
+from cnnlab.engine.config import TrainConfig
+from cnnlab.engine.metrics import classification_metrics
+from cnnlab.engine.train import load_splits
 
 
 def shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:

@@ -7,8 +7,8 @@ random place and size (96-240 px) on a noisy background (`cnnlab.live.scene.stil
 with the truth: a face is found when a box's centre lies in the pasted face, and right when its label is the
 face's class.
 
-    PYTHONPATH=src python benchmarks/live_accuracy.py [--model fer2013-vgg] [--frames 300] [--faces test|val]
-                                                      [--name NAME] [-- LIVE OPTIONS]
+    PYTHONPATH=src python -m benchmarks.calibration.live_accuracy [--model fer2013-vgg] [--frames 300] \
+        [--faces test|val] [--name NAME] [-- LIVE OPTIONS]
 
 Writes benchmarks/results/live_accuracy_cpu[_NAME].json. `--faces val` takes validation faces instead (10% of
 train, never trained on; other seeds): the split to compare live options on, so that PublicTest is only reported.
@@ -22,45 +22,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import FER, write
+from benchmarks.faces import score, stills
 
-from cnnlab.cli import main as cnnlab  # noqa: E402
-from cnnlab.live import scene  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
-
-
-def score(log: Path, truth: list[tuple[tuple, str]]) -> dict:
-    """Score a `cnnlab live --log` file against the truth: [(face box, class)] per frame."""
-    frames = [json.loads(line) for line in log.read_text().splitlines()]
-    return score_faces([f["faces"] for f in frames if "frame" in f], truth)
-
-
-def score_faces(frames: list[list[dict]], truth: list[tuple[tuple, str]]) -> dict:
-    """Share of frames whose face was found (a box's centre in it) and share of those labelled right, from the
-    faces ({"box", "label"}) given for each frame."""
-    found = right = false = 0
-    for faces, (box, label) in zip(frames, truth):
-        hits = [face for face, hit in zip(faces, scene.centre_in([f["box"] for f in faces], box)) if hit]
-        false += len(faces) - min(len(hits), 1)
-        if hits:
-            found += 1
-            right += hits[0]["label"] == label
-    n = len(truth)
-    return {"frames": n, "found": round(found / n, 4), "right_of_found": round(right / max(found, 1), 4),
-            "right_of_all": round(right / n, 4), "false_boxes_per_frame": round(false / n, 4)}
-
-
-def stills(data: str, frames: int, split: str = "test") -> tuple[list, list[str]]:
-    """The benchmark's frames: [(frame, face box)] and the faces' classes (seeded, so every caller sees the same)."""
-    if split == "val":
-        from live_crop import val_faces
-        from cnnlab.data.fer2013 import CLASSES
-        faces, y = val_faces(Path(data), frames)
-        return [scene.still(face, seed=60_000 + i) for i, face in enumerate(faces)], [CLASSES[int(k)] for k in y]
-    faces, labels = scene.fer_faces(data, frames)
-    return [scene.still(face, seed=50_000 + i) for i, face in enumerate(faces)], labels
+from cnnlab.cli import main as cnnlab
+from cnnlab.live import scene
 
 
 def main():
@@ -72,7 +38,7 @@ def main():
     ap.add_argument("--faces", choices=["test", "val"], default="test",
                     help="PublicTest faces (the report) or validation faces (to compare options on)")
     ap.add_argument("--name", default="", help="suffix of the result file")
-    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--data", default=str(FER))
     args = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     frames, labels = stills(args.data, args.frames, args.faces)
     with tempfile.TemporaryDirectory() as tmp:

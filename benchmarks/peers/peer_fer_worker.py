@@ -1,7 +1,7 @@
-"""Runs inside the virtual environment of PyPI `fer` (TensorFlow); called by benchmarks/peer_fer.py, which
+"""Runs inside the virtual environment of PyPI `fer` (TensorFlow); called by benchmarks/peers/peer_fer.py, which
 scores what it writes. Imports nothing of cnnlab.
 
-    PEER_PYTHON benchmarks/peer_fer_worker.py FILE_LIST VIDEO OUT_JSON
+    PEER_PYTHON benchmarks/peers/peer_fer_worker.py FILE_LIST VIDEO OUT_JSON
 """
 
 import json

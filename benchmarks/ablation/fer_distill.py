@@ -4,7 +4,8 @@ the shared validation split and on PublicTest, and the noise of each difference:
 difference of two accuracies on the same n faces, sqrt(b + c - (b - c)^2 / n) / n, where b and c count the faces
 only one of the two models gets right.
 
-    PYTHONPATH=src python benchmarks/fer_distill.py --student runs/fer-kd --alone runs/fer-teacher-s1 runs/fer-teacher-s2
+    PYTHONPATH=src python -m benchmarks.ablation.fer_distill --student runs/fer-kd \
+        --alone runs/fer-teacher-s1 runs/fer-teacher-s2
 
 Writes benchmarks/results/fer_distill_cpu.json.
 """
@@ -19,15 +20,14 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
-from fer_ensemble import DATA, probabilities  # noqa: E402
+from benchmarks.ablation.fer_ensemble import probabilities
+from benchmarks.common import FER, write
 
-from cnnlab.engine.config import TrainConfig  # noqa: E402
-from cnnlab.engine.metrics import classification_metrics  # noqa: E402
-from cnnlab.engine.train import load_splits  # noqa: E402
-from cnnlab.experiments.fer import CPU  # noqa: E402
-from cnnlab.runs import load_model  # noqa: E402
+from cnnlab.engine.config import TrainConfig
+from cnnlab.engine.metrics import classification_metrics
+from cnnlab.engine.train import load_splits
+from cnnlab.experiments.fer import CPU
+from cnnlab.runs import load_model
 
 
 def paired_se(right_a: torch.Tensor, right_b: torch.Tensor) -> float:
@@ -54,7 +54,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--student", required=True, help="the distilled student's run folder")
     ap.add_argument("--alone", nargs="+", required=True, help="students trained on the labels alone")
-    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--data", default=str(FER))
     args = ap.parse_args()
     cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **CPU, "dataset": "fer2013", "data": args.data,
                                  "seed": 0, "split_seed": 0})

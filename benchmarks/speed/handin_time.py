@@ -4,7 +4,7 @@ Builds the hand-in from nothing in a temporary folder (nothing reused) and reads
 handin.json. Options after `--` go to `cnnlab handin` (here, where ImageNet weights cannot be downloaded:
 `-- --teacher-weights none`, which trains the same ResNet-50 from random weights, so it takes the same time).
 
-    PYTHONPATH=src python benchmarks/handin_time.py [--budget cpu] [-- HANDIN OPTIONS]
+    PYTHONPATH=src python -m benchmarks.speed.handin_time [--budget cpu] [-- HANDIN OPTIONS]
 
 Writes benchmarks/results/handin_time_<budget>_cpu.json.
 """
@@ -20,8 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import write
 
 
 def main():

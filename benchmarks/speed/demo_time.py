@@ -4,7 +4,7 @@ Runs the demo in a new temporary folder (no finished run to reuse, an empty data
 without a GPU would, and reads each model's training time from the demo's comparison.json. Time it on an idle
 machine: the load average at the start is recorded in the note.
 
-    PYTHONPATH=src python benchmarks/demo_time.py [--epochs 6]
+    PYTHONPATH=src python -m benchmarks.speed.demo_time [--epochs 6]
 
 Writes benchmarks/results/demo_time_cpu.json.
 """
@@ -20,8 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import write  # noqa: E402
+from benchmarks.common import write
 
 
 def main():

@@ -1,0 +1,1 @@
+"""The FER-2013 recipe's parts compared one at a time: recipe changes, EMA, ensembles of teachers, distillation."""

@@ -1,0 +1,1 @@
+"""Speed checks: how fast something runs (frames, images or seconds); no accuracy."""
