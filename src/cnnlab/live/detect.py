@@ -28,23 +28,14 @@ from cnnlab.live.track import iou
 
 CASCADES = {name: f"haarcascade_frontalface_{name}.xml" for name in CASCADE_NAMES}
 FACE_SIZE = 48
-# How much to widen a Haar box (share of its width, per side) to get a FER-2013-like crop. Measured with
-# `benchmarks/speed/live_fps.py --sweep` on FER test faces pasted into frames: the default cascade's box is about the
-# FER crop itself (median margin 0.01-0.02), and margin 0 gives the crops closest to the original faces. A model
-# card's preprocess.face_margin overrides this.
+# Haar box -> FER crop: widen by this share of the width per side (a model card's preprocess.face_margin overrides
+# it). Measured: `python -m benchmarks.speed.live_fps --sweep`.
 FACE_MARGIN = 0.0
 # YuNet box (x, y, w, h) -> FER crop: a square of side `scale`·w centred at (x + w/2 + dx·w, y + h/2 + dy·h).
-# Measured by `benchmarks/calibration/live_crop.py` (benchmarks/results/live_crop_cpu.json): the medians of the fit
-# from YuNet's box to the true crop of FER validation faces found in noisy 640×480 frames (first fitted on 609 faces
-# at 320 px; re-fitted on 661 at 400 px with the current model: scale 1.256, dy -0.024, the same within noise).
-# With these values the current model is right on 65.5% of the detected faces, against 67.0% on their true crops,
-# 64.5% on YuNet's own box and 63.7% on an eye-landmark crop; a grid of ±10% side and ±6% height around the fit
-# ranges from 63.7% to 67.2%, nothing better beyond the noise of 661 faces (±1.8 points).
+# Measured: benchmarks/results/live_crop_cpu.json (`python -m benchmarks.calibration.live_crop`).
 YUNET_CROP = {"scale": 1.256, "dx": 0.0, "dy": -0.029}
-# YuNet on a stream: the width of the copy it runs on, and the least score of a face. Measured by
-# `benchmarks/calibration/live_detect.py` (benchmarks/results/live_detect_cpu.json) on 1000 FER validation faces in
-# noisy 640×480 frames: found 0.926 at 400 px and score 0.5, against 0.843 at 320 px and 0.6 (the earlier defaults),
-# with no false box in either; 480 px adds 1.7 points for 1.2× YuNet's time, 640 px 3.5 points for 1.9×.
+# YuNet on a stream: the width of the copy it runs on, and the least score of a face.
+# Measured: benchmarks/results/live_detect_cpu.json (`python -m benchmarks.calibration.live_detect`).
 YUNET_WIDTH, YUNET_SCORE = 400, 0.5
 
 
@@ -157,8 +148,7 @@ class HaarDetector:
                             "OpenCV 5 no longer ships the cascades)")
         self.scale_factor, self.min_neighbors = scale_factor, min_neighbors
         self.detect_width, self.min_face = detect_width, min_face
-        self.near_size = 48  # detect_near scales each face to about this many pixels (measured: as reliable as
-        # a full detection on FER faces, a quarter of its time)
+        self.near_size = 48  # detect_near scales each face to about this many pixels
 
     def detect(self, frame: np.ndarray) -> np.ndarray:
         small, s = downscale(to_gray(frame), self.detect_width)
