@@ -42,13 +42,12 @@ def needs_faces(path: Path, ckpt: dict, whole: bool) -> bool:
 
 def find_faces(path: Path, model: str) -> tuple[np.ndarray, np.ndarray]:
     """(boxes int [N, 4] (x, y, w, h), crops uint8 [N, 1, 48, 48]): the faces `cnnlab live MODEL --image PATH`
-    finds, left to right, cut as it cuts them. Its own command line gives the settings, defaults included."""
-    from cnnlab.cli import build_parser
-    from cnnlab.live.app import build_pipeline, read_image
+    finds, left to right, cut as it cuts them: the same FaceOptions (whose defaults the live command shows)."""
     from cnnlab.live.detect import crop_faces, to_gray
-    args = build_parser().parse_args(["live", model, "--image", str(path), "--no-window", "--device", "cpu",
-                                      "--backend", "torch"])
-    pipe, _ = build_pipeline(args)
+    from cnnlab.live.media import read_image
+    from cnnlab.live.model import build_pipeline
+    from cnnlab.live.options import FaceOptions
+    pipe, _ = build_pipeline(FaceOptions(model=model, device="cpu", backend="torch"), still=True)
     frame = read_image(str(path))
     boxes = pipe.detector.detect(frame)
     return np.asarray(boxes, dtype=int).reshape(-1, 4), crop_faces(to_gray(frame), boxes, pipe.margin)
