@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from cnnlab.engine.checkpoint import atomic_write_text
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.report import markdown, runs as runs_mod
 from cnnlab.report.numbers import float_format
 from cnnlab.report.runs import Run
@@ -165,7 +166,7 @@ def config_section(run: Run, sid: str) -> str:
 def curves_section(run: Run, sid: str, tmp: Path) -> str:
     from cnnlab import plots
     if not run.history:
-        return section(sid, "Loss and accuracy curves", note(f"{run.path / 'history.csv'} is missing: no curves."))
+        return section(sid, "Loss and accuracy curves", note(f"{RunFolder(run.path).history} is missing: no curves."))
     path = plots.curves(run.history, tmp / f"{sid}.png", title=f"{run.config.get('dataset', '')} / {run.model}")
     rows = [[int(h["epoch"]), h.get("train_loss"), h.get("train_acc"), h.get("val_loss"), h.get("val_acc"),
              h.get("test_loss"), h.get("test_acc"), h.get("lr"), h.get("seconds")] for h in run.history]
