@@ -41,10 +41,11 @@ def main():
     from cnnlab.engine.evaluate import evaluate
     from cnnlab.engine.metrics import classification_metrics
     from cnnlab.engine.runfolder import RunFolder
-    run = RunFolder(args.run)
-    ckpt = torch.load(run.best, map_location="cpu", weights_only=False)
-    metrics = json.loads(run.metrics.read_text())
-    config = json.loads(run.config.read_text())
+    run = Path(args.run)
+    folder = RunFolder(run)
+    ckpt = torch.load(folder.best, map_location="cpu", weights_only=False)
+    metrics = json.loads(folder.metrics.read_text())
+    config = json.loads(folder.config.read_text())
     keep = {k: ckpt[k] for k in ("model", "arch", "num_classes", "classes", "input_shape", "model_kwargs", "dataset",
                                  "config", "epoch", "val_acc", "tta") if k in ckpt}
     tta = ckpt.get("tta", "none")
