@@ -9,6 +9,7 @@ PACKAGE = ROOT / "src" / "cnnlab"
 # The floor of each top-level module or package of cnnlab (docs/architecture.md draws them); a command module
 # (cli.py of any package, tools_cli.py) is on the top floor wherever it lies.
 FLOORS = {"errors": 0, "atomic": 0, "clikit": 0, "plots": 0, "environment": 0, "prediction": 0,
+          "page": 0,
           "data": 1, "models": 1,
           "engine": 2,
           "export": 3, "runs": 3, "kerasfile": 3,

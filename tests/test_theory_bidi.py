@@ -5,7 +5,7 @@ terms, and no English prose is left in it."""
 import re
 from pathlib import Path
 
-from cnnlab.handin import pages
+from cnnlab.page import markdown as pages
 from cnnlab.theory import bidi
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,6 +13,7 @@ from cnnlab.distill.loss import check
 from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
 from cnnlab.engine.config import TrainConfig, stage
 from cnnlab.engine.logging import log
+from cnnlab.page.numbers import number
 
 
 def run_name(alpha: float, tau: float) -> str:
@@ -70,7 +71,7 @@ def markdown(result: dict, alphas: list[float], taus: list[float]) -> str:
         cells = []
         for t in taus:
             v = acc.get((a, t))
-            text = "-" if v is None else f"{v:.4f}"
+            text = number(v, ".4f", dash="-")
             cells.append(f"**{text}**" if (a, t) == (best["alpha"], best["tau"]) else text)
         lines.append(f"| {a:g} | " + " | ".join(cells) + " |")
     lines += ["", "| alpha | tau | accuracy | macro F1 | epochs | seconds |", "|---:|---:|---:|---:|---:|---:|"]

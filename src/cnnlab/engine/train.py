@@ -32,6 +32,7 @@ from cnnlab.engine.metrics import classification_metrics
 from cnnlab.errors import RunError, UsageError
 from cnnlab.models import registry
 from cnnlab.models.common import count_params
+from cnnlab.page.numbers import number
 
 
 def load_splits(cfg: TrainConfig) -> tuple[TensorData, TensorData, TensorData]:
@@ -357,7 +358,7 @@ def kept(out: Path) -> str:
 
 
 def fmt(v) -> str:
-    return "-" if v is None else f"{v:.4f}"
+    return number(v, ".4f", dash="-")
 
 
 def model_kwargs_for_log(kw: dict) -> str:

@@ -22,33 +22,23 @@ def scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
     return out
 
 
-def plot(runs: dict[str, Path], path: Path, title: str) -> dict[str, dict]:
-    """Two panels (loss, accuracy), one colour per run, solid train and dashed test; returns the scalars read."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+def histories(read: dict[str, dict]) -> dict[str, list[dict]]:
+    """Each run's scalars as rows of a history (epoch, train_loss, test_acc, ...), the shape plots.py draws."""
+    out = {}
+    for name, tags in read.items():
+        rows: dict[int, dict] = {}
+        for metric, short in (("loss", "loss"), ("accuracy", "acc")):
+            for split in SPLITS:
+                for step, value in tags.get(f"{metric}/{split}", []):
+                    rows.setdefault(step, {"epoch": step})[f"{split}_{short}"] = value
+        out[name] = [rows[step] for step in sorted(rows)]
+    return out
 
-    from cnnlab.atomic import atomic_path
+
+def plot(runs: dict[str, Path], path: Path, title: str) -> dict[str, dict]:
+    """Two panels (loss, accuracy), one colour per run, test solid and train dashed (as the report draws them);
+    returns the scalars read."""
+    from cnnlab import plots
     read = {name: scalars(run) for name, run in runs.items()}
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, metric, label in ((axes[0], "loss", "loss"), (axes[1], "accuracy", "accuracy")):
-        for i, (name, tags) in enumerate(read.items()):
-            for split, style, marker in zip(SPLITS, ("-", "--"), ("o", "s")):
-                points = tags.get(f"{metric}/{split}", [])
-                if points:
-                    steps, values = zip(*points)
-                    ax.plot(steps, values, style, color=colours[i % len(colours)], marker=marker, markersize=4,
-                            label=f"{name} {split}")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
-    fig.suptitle(f"{title} (from the TensorBoard logs)", fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    plots.overlay_curves(histories(read), path, title=f"{title} (from the TensorBoard logs)")
     return read
