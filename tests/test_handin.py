@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from cnnlab.export import load_h5
-from cnnlab.handin import discuss
-from cnnlab.handin.reuse import differences, train_or_reuse
+from cnnlab.notebook_helpers import discuss
+from cnnlab.notebook_helpers.reuse import differences, train_or_reuse
 from cnnlab.runs import load_model
 from cnnlab.theory import answers
 
@@ -282,7 +282,7 @@ def test_webcam_table_summary_and_discussion():
     """P2 (c) with a video: the per-face summary of the `live --csv` table and the sentence written from it."""
     import pandas as pd
 
-    from cnnlab.handin import webcam
+    from cnnlab.notebook_helpers import webcam
     from cnnlab.live.table import COLUMNS
     classes = ["angry", "happy", "sad"]
     labels = ["happy"] * 6 + ["sad"] * 3 + ["happy"]  # face 0: two changes of label in 1 s

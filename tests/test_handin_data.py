@@ -56,15 +56,15 @@ def test_each_dataset_is_found_where_train_reads_it(download, tmp_path, monkeypa
     env = h.notebook_env()
     assert env["CNNLAB_DATA_EMNIST"] == str(download) and env["CNNLAB_DATA_FER2013"] == str(download / "archive")
     assert env["CNNLAB_DATA_CIFAR10"] == str(download)
-    from cnnlab.handin import notebook
+    from cnnlab.notebook_helpers import start
     for key in ("CNNLAB_DATA", "CNNLAB_OUT", "CNNLAB_BUDGET", *(f"CNNLAB_DATA_{n.upper()}" for n in layout.FOLDERS)):
         monkeypatch.setenv(key, env[key]) if key in env else monkeypatch.delenv(key, raising=False)
-    nb = notebook.setup("p2", "2_fer2013")
+    nb = start.setup("p2", "2_fer2013")
     assert nb.dataset("fer2013") == download / "archive" and nb.dataset("emnist") == download
     # a notebook opened by hand with only CNNLAB_DATA finds what it can in it the same way
     for n in layout.FOLDERS:
         monkeypatch.delenv(f"CNNLAB_DATA_{n.upper()}")
-    nb = notebook.setup("p1", "1_emnist")
+    nb = start.setup("p1", "1_emnist")
     assert nb.dataset("emnist") == download and nb.dataset("cifar10") == download
 
 

@@ -229,7 +229,8 @@ def test_commands_that_do_not_touch_h5_import_neither_keras_nor_h5py():
 def test_the_handin_saves_the_shipped_model_as_export_writes_it_and_shows_a_grader_how_to_open_it(tmp_path, capsys):
     import keras
 
-    from cnnlab.handin import best, build
+    from cnnlab.handin import build
+    from cnnlab.notebook_helpers import best
     images = real_images([1, 48, 48], 16)
     record = best.save(tmp_path / "p2", "P2", "fer2013-vgg", "fer2013-vgg", "the shipped model", images)
     run_export(["export", "fer2013-vgg", "--format", "h5", "--out", str(tmp_path / "cli.h5")], capsys)

@@ -47,7 +47,7 @@ class Handin:
                  teacher_weights: str | None = None, notebooks: Path | None = None, timeout: int = 7200,
                  quiet: bool = False, datasets: dict[str, str | None] | None = None):
         from cnnlab.data import layout
-        from cnnlab.report.notebooks import default_folder
+        from cnnlab.report.run_notebooks import default_folder
         self.out, self.budget, self.quiet, self.timeout = Path(out), budget, quiet, timeout
         self.settings = budgets.settings(budget)
         self.data = Path(data) if data else None
@@ -181,7 +181,7 @@ class Handin:
         return docs + pages_ + sorted(fig.glob("*.png")) + [fig / answers.MEASURED]
 
     def notebook_env(self) -> dict:
-        from cnnlab.report.notebooks import kernel_env
+        from cnnlab.report.run_notebooks import kernel_env
         env = kernel_env(self.budget == "quick", str(self.data) if self.data else None, self.out / "work")
         env["CNNLAB_BUDGET"] = self.budget
         for name, folder in self.datasets.items():  # read by the notebooks' setup().dataset(name)
@@ -195,7 +195,7 @@ class Handin:
         return env
 
     def notebook(self, name: str) -> list[Path]:
-        from cnnlab.report.notebooks import run_one
+        from cnnlab.report.run_notebooks import run_one
         path = self.notebook_dir / name
         if not path.is_file():
             raise UsageError(f"{path}: no such notebook; give --notebooks DIR, the notebooks/ folder of a cnnlab "
@@ -246,7 +246,7 @@ class Handin:
 
     def webcam(self) -> list[Path]:
         from cnnlab.page import markdown as pages
-        from cnnlab.handin.webcam import RECORD_COMMAND
+        from cnnlab.notebook_helpers.webcam import RECORD_COMMAND
         folder = self.out / "webcam"
         folder.mkdir(parents=True, exist_ok=True)
         if self.video:

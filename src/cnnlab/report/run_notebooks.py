@@ -1,6 +1,6 @@
 """Execute the assignment notebooks headless (nbclient) and export them as offline HTML (nbconvert).
 
-The notebooks read their settings from the environment (cnnlab.handin.notebook.setup): CNNLAB_BUDGET (quick,
+The notebooks read their settings from the environment (cnnlab.notebook_helpers.start.setup): CNNLAB_BUDGET (quick,
 cpu or gpu; `cnnlab handin` sets it) or CNNLAB_QUICK=1 (the quick budget), CNNLAB_DATA (the folder of the
 datasets, each found in it by cnnlab.data.layout) and CNNLAB_OUT (where they write runs, under <budget>/). The
 kernel is the current interpreter ("python3" resolves to it when ipykernel is installed in this environment).

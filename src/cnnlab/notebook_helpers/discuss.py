@@ -10,7 +10,7 @@ from cnnlab.page.snippets import read
 
 
 def snippets() -> dict[str, str]:
-    return read("cnnlab.handin", "discussion.md")
+    return read("cnnlab.notebook_helpers", "discussion.md")
 
 
 def say(key: str, **values) -> str:
