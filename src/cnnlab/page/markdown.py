@@ -16,6 +16,8 @@ _LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
 _UNSAFE_BLOCKS = ("html_block",)
 _UNSAFE_INLINE = ("reference", "link", "image_link", "image_reference", "short_reference", "short_image_ref",
                   "autolink", "automail", "html")
+_TABLE_TAG = r"</?(?:table|thead|tbody|tr|th|td)\b[^>]*>"
+_TABLE_GAP = re.compile(rf"({_TABLE_TAG})\s+(?={_TABLE_TAG})")  # the line breaks between a table's tags
 
 
 def notes(md: str, heading_offset: int = 1) -> str:
@@ -29,7 +31,8 @@ def notes(md: str, heading_offset: int = 1) -> str:
         converter.inlinePatterns.deregister(name)
     body = converter.convert(_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", md))
     body = re.sub(r"<(/?)h([1-6])>", lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + heading_offset)}>", body)
-    return re.sub(r"<table>(.*?)</table>", r'<div class="scroll"><table>\1</table></div>', body, flags=re.S)
+    body = re.sub(r"<table>(.*?)</table>", r'<div class="scroll"><table>\1</table></div>', body, flags=re.S)
+    return _TABLE_GAP.sub(r"\1", body)  # a row on one line, <tr><td>...</td><td>...</td></tr>, as before
 
 
 def _local_links(body: str) -> str:
