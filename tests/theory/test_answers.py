@@ -13,7 +13,7 @@ from cnnlab.theory import answers, layers
 
 from conftest import cnnlab
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 ASSIGNMENT = ROOT.parent / "shared" / "assignment" / "README.md"
 PARTS = ["Q1 (a)", "Q1 (b)", "Q1 (c)", "Q1 (d)", "Q1 (e)", "Q2 (a)", "Q2 (b)", "Q2 (c)", "Q3",

@@ -18,7 +18,7 @@ from cnnlab.errors import UsageError
 from cnnlab.experiments import default_recipe, defaults, recipes
 from cnnlab.models import registry
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fer2013"
 
 
 def fer_model(seed=0, width=8):

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from cnnlab.experiments import recipes
-from conftest import cnnlab
-from test_report import Page
+from conftest import Page, cnnlab
 
 MODELS = ["mlp", "cnn", "cnn-factorized"]
 

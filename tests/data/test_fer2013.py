@@ -18,7 +18,7 @@ from cnnlab.cli import main
 from cnnlab.data import fer2013
 from cnnlab.errors import DataError
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fer2013"
 CLASSES = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 # /work/shared/data/README.md: per class, train and test
 README_COUNTS = {"train": [3995, 436, 4097, 7215, 4965, 4830, 3171], "test": [467, 56, 496, 895, 607, 653, 415]}

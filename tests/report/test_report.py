@@ -10,14 +10,13 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from conftest import wait_until
+from conftest import Page, wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EMNIST = ROOT.parent / "shared" / "data" / "emnist-byclass-reduced"
 
 
@@ -28,37 +27,6 @@ def cnnlab(*args, check=True, timeout=None):
     if check and r.returncode != 0:
         raise AssertionError(f"cnnlab {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
     return r
-
-
-class Page(HTMLParser):
-    """Every element's attributes, the sections by id, and the text inside each section."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.elements: list[tuple[str, dict]] = []
-        self.stack: list[str] = []
-        self.sections: dict[str, list] = {}
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        self.elements.append((tag, a))
-        if tag == "section":
-            self.stack.append(a.get("id", ""))
-            self.sections.setdefault(a.get("id", ""), [])
-        elif self.stack:
-            for sid in self.stack:
-                self.sections[sid].append((tag, a))
-
-    def handle_endtag(self, tag):
-        if tag == "section" and self.stack:
-            self.stack.pop()
-
-    def links(self) -> list[str]:
-        return [a[k] for _, a in self.elements for k in ("src", "href") if a.get(k)]
-
-    def images(self, sid: str) -> list[dict]:
-        return [a for t, a in self.sections.get(sid, []) if t == "img"]
 
 
 @pytest.fixture(scope="module")

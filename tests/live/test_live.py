@@ -26,7 +26,7 @@ from cnnlab.live.detect import (FACE_MARGIN, YUNET_CROP, HaarDetector, YuNetDete
 from cnnlab.live.track import Smoother, iou
 from cnnlab.models import registry
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FER = ROOT.parent / "shared" / "data" / "fer2013"
 
 
