@@ -41,6 +41,17 @@ def cnnlab(*args, check=True, env=None, timeout=None):
     return r
 
 
+def run_main(argv, capsys):
+    """`cnnlab ARGV` in this process: (exit code, stdout, stderr); argparse's own errors exit through SystemExit."""
+    from cnnlab.cli import main
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture(scope="session")
 def emnist_sample(tmp_path_factory) -> Path:
     """The real EMNIST sample shipped in the package, written out as official idx files."""

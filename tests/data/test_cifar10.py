@@ -126,3 +126,12 @@ def test_train_mobilenetv2_cifar_on_a_slice(tmp_path):
     assert cfg["model"] == "mobilenetv2-cifar" and cfg["augment"] == {"crop_pad": 4, "flip": True}
     best = torch.load(run / "best.pt", weights_only=False)
     assert best["arch"] == "mobilenetv2-cifar" and best["dataset"] == "cifar10" and best["input_shape"] == [3, 32, 32]
+
+
+def test_missing_cifar_batches_are_said_once(capsys, monkeypatch):
+    from cnnlab import data
+    from cnnlab.data import cifar10
+    monkeypatch.setattr(cifar10, "_SAID", set())
+    data.load("cifar10", CIFAR, "train")
+    data.load("cifar10", CIFAR, "train")
+    assert capsys.readouterr().err.count("train batches found") == 1
