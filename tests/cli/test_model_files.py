@@ -13,6 +13,8 @@ from cnnlab.data.fer2013 import CLASSES
 from cnnlab.models import registry
 from conftest import FER, run_main
 
+pytestmark = pytest.mark.data
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # 9. model files back: .pt, .h5 and .onnx in eval, predict, visualize and export

@@ -38,6 +38,7 @@ def test_recipe_table():
         defaults("fer2013", "fast")
 
 
+@pytest.mark.data
 def test_train_saves_the_recipe_and_the_averaged_weights(tmp_path):
     out = tmp_path / "run"
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}

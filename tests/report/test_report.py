@@ -49,6 +49,8 @@ def assert_self_contained(text: str, page: Page) -> None:
     assert not any(t in ("script", "iframe") for t, _ in page.elements)
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_report_of_one_run_has_every_section(runs, tmp_path):
     run = runs[0]
     out = tmp_path / "r.html"
@@ -89,6 +91,8 @@ def test_report_of_one_run_has_every_section(runs, tmp_path):
     assert "side-by-side" not in page.sections
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_two_runs_side_by_side_and_notes(runs, tmp_path):
     from cnnlab.report.html import write_report
     cnn, mlp = runs
@@ -136,6 +140,8 @@ def test_all_runs_plot_legend_says_train_dashed_test_solid(tmp_path, monkeypatch
         assert to_rgb(drawn[f"{run} test"].get_color()) == to_rgb(entries[run].get_facecolor())
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_unreachable_data_is_said_not_fatal(runs, tmp_path):
     from cnnlab.report.html import write_report
     run = tmp_path / "moved"
@@ -152,6 +158,8 @@ def test_unreachable_data_is_said_not_fatal(runs, tmp_path):
     assert len(Page(text).images("run1-samples")) == 6
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_bad_input_is_one_line(tmp_path, runs, capsys):
     from cnnlab.cli import main
     assert main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
@@ -163,6 +171,8 @@ def test_bad_input_is_one_line(tmp_path, runs, capsys):
     assert "no tb/ folder" in capsys.readouterr().err
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_tensorboard_serves_the_runs_and_stops_on_ctrl_c(runs):
     """`cnnlab tensorboard RUN... --port 0`: the address it prints serves each run's scalars (the values of its
     history.csv); Ctrl-C stops it cleanly and frees the port."""
