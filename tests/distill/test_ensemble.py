@@ -44,6 +44,7 @@ def members():
     return out
 
 
+@pytest.mark.data
 def test_ensemble_is_the_average_of_its_members_probabilities_with_flip(faces, members):
     x = faces[0].float() / 255
     with torch.no_grad():
@@ -62,6 +63,7 @@ def test_ensemble_is_the_average_of_its_members_probabilities_with_flip(faces, m
         torch.testing.assert_close(F.softmax(Ensemble(members[:1], flip=False)(x), 1), single[0], atol=1e-6, rtol=1e-5)
 
 
+@pytest.mark.data
 def test_cached_clean_targets_give_the_loss_of_the_teacher_run_on_each_batch(faces, members):
     images, labels = faces
     ensemble = Ensemble(members, flip=True)
@@ -89,6 +91,8 @@ def test_hard_term_takes_the_recipes_class_weights():
     assert kd_loss(z, None, y, 1.0, 1.0).item() == pytest.approx(F.cross_entropy(z, y).item())
 
 
+@pytest.mark.data
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_student_of_an_ensemble_on_fer2013_through_the_cli(tmp_path):
     out = tmp_path / "student"

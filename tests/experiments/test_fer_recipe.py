@@ -18,7 +18,7 @@ from cnnlab.errors import UsageError
 from cnnlab.experiments import default_recipe, defaults, recipes
 from cnnlab.models import registry
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fer2013"
 
 
 def fer_model(seed=0, width=8):
@@ -38,6 +38,7 @@ def test_recipe_table():
         defaults("fer2013", "fast")
 
 
+@pytest.mark.data
 def test_train_saves_the_recipe_and_the_averaged_weights(tmp_path):
     out = tmp_path / "run"
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -1,5 +1,6 @@
 """`cnnlab notebooks`: notebooks execute headless and export HTML, and a failing one is reported. The three
-assignment notebooks themselves run (quick budget, real data) in tests/test_handin.py, through `cnnlab handin`."""
+assignment notebooks themselves run (quick budget, real data) in tests/handin/test_handin.py, through `cnnlab
+handin`."""
 
 import os
 import subprocess
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cnnlab(*args):

@@ -9,7 +9,7 @@ import pytest
 
 from cnnlab.theory import answers
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 MEASURED = DOCS / answers.FIGURES / answers.MEASURED
 TRANSLATED = {"ae_denoise_sentence", "references"}  # values written in the document's language (and the tables)

@@ -18,7 +18,7 @@ from cnnlab.cli import main
 from cnnlab.data import fer2013
 from cnnlab.errors import DataError
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fer2013"
 CLASSES = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 # /work/shared/data/README.md: per class, train and test
 README_COUNTS = {"train": [3995, 436, 4097, 7215, 4965, 4830, 3171], "test": [467, 56, 496, 895, 607, 653, 415]}
@@ -154,6 +154,7 @@ def test_csv_missing_column(tmp_path, cache):
 # ---------------------------------------------------------------------------------------------------------------
 # The real data
 
+@pytest.mark.data
 def test_data_check_real_fer2013(capsys):
     assert main(["data", "check", "fer2013", "--data", str(DATA), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -194,6 +195,8 @@ def faces(tmp_path_factory):
     return root
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_train_writes_the_run_folder(run):
     for f in ("config.json", "history.csv", "best.pt", "last.pt", "metrics.json", "plots/curves.png",
               "plots/confusion_matrix.png"):
@@ -213,6 +216,8 @@ def history(run):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_short_run_learns(run):
     """Learning, not just running: the best checkpoint beats always answering the most common class (happy) on its
     own validation split and on the test images, by more than 3 standard errors of that rate on so many images.
@@ -226,6 +231,8 @@ def test_short_run_learns(run):
         assert accuracy > majority + 3 * math.sqrt(majority * (1 - majority) / n), (split, accuracy, majority, n)
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_eval_and_predict_agree(run, faces, capsys):
     assert main(["eval", str(run), "--data", str(faces), "--device", "cpu", "--cache-dir", f"{faces}-cache",
                  "--out", f"{faces}-metrics.json"]) == 0
@@ -245,6 +252,8 @@ def test_eval_and_predict_agree(run, faces, capsys):
     assert by_data["accuracy"] == pytest.approx(correct / 70)
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_visualize_and_export_the_run(run, faces, tmp_path, capsys):
     """visualize, ONNX and HDF5 agree with `predict`. A single pass is compared with `predict --tta none`; plain
     `predict` uses the run's own test-time augmentation (the recipe's; flip = the mean of the probabilities of the

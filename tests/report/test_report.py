@@ -10,14 +10,13 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from conftest import wait_until
+from conftest import Page, wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EMNIST = ROOT.parent / "shared" / "data" / "emnist-byclass-reduced"
 
 
@@ -28,37 +27,6 @@ def cnnlab(*args, check=True, timeout=None):
     if check and r.returncode != 0:
         raise AssertionError(f"cnnlab {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
     return r
-
-
-class Page(HTMLParser):
-    """Every element's attributes, the sections by id, and the text inside each section."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.elements: list[tuple[str, dict]] = []
-        self.stack: list[str] = []
-        self.sections: dict[str, list] = {}
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        self.elements.append((tag, a))
-        if tag == "section":
-            self.stack.append(a.get("id", ""))
-            self.sections.setdefault(a.get("id", ""), [])
-        elif self.stack:
-            for sid in self.stack:
-                self.sections[sid].append((tag, a))
-
-    def handle_endtag(self, tag):
-        if tag == "section" and self.stack:
-            self.stack.pop()
-
-    def links(self) -> list[str]:
-        return [a[k] for _, a in self.elements for k in ("src", "href") if a.get(k)]
-
-    def images(self, sid: str) -> list[dict]:
-        return [a for t, a in self.sections.get(sid, []) if t == "img"]
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +49,8 @@ def assert_self_contained(text: str, page: Page) -> None:
     assert not any(t in ("script", "iframe") for t, _ in page.elements)
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_report_of_one_run_has_every_section(runs, tmp_path):
     run = runs[0]
     out = tmp_path / "r.html"
@@ -121,6 +91,8 @@ def test_report_of_one_run_has_every_section(runs, tmp_path):
     assert "side-by-side" not in page.sections
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_two_runs_side_by_side_and_notes(runs, tmp_path):
     from cnnlab.report.html import write_report
     cnn, mlp = runs
@@ -168,6 +140,8 @@ def test_all_runs_plot_legend_says_train_dashed_test_solid(tmp_path, monkeypatch
         assert to_rgb(drawn[f"{run} test"].get_color()) == to_rgb(entries[run].get_facecolor())
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_unreachable_data_is_said_not_fatal(runs, tmp_path):
     from cnnlab.report.html import write_report
     run = tmp_path / "moved"
@@ -184,6 +158,8 @@ def test_unreachable_data_is_said_not_fatal(runs, tmp_path):
     assert len(Page(text).images("run1-samples")) == 6
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_bad_input_is_one_line(tmp_path, runs, capsys):
     from cnnlab.cli import main
     assert main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
@@ -195,6 +171,8 @@ def test_bad_input_is_one_line(tmp_path, runs, capsys):
     assert "no tb/ folder" in capsys.readouterr().err
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_tensorboard_serves_the_runs_and_stops_on_ctrl_c(runs):
     """`cnnlab tensorboard RUN... --port 0`: the address it prints serves each run's scalars (the values of its
     history.csv); Ctrl-C stops it cleanly and frees the port."""

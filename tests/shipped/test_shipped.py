@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from conftest import FER, cnnlab
 
 
@@ -12,6 +14,7 @@ def test_models_lists_the_shipped_fer_model_with_its_card():
     assert {"accuracy", "f1_macro"} <= set(card["metrics"]) and card["command"].startswith("cnnlab train fer2013")
 
 
+@pytest.mark.data
 def test_shipped_model_predicts_real_faces_by_name(tmp_path):
     # 20 real test faces of each of 3 classes, as an --images folder
     for c in ("happy", "surprise", "neutral"):

@@ -36,6 +36,7 @@ def test_import_cnnlab_is_light():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+@pytest.mark.data
 def test_detect_finds_the_pasted_faces_and_labels_their_crops(fer, faces):  # noqa: F811
     frame, truth = next(scene.frames(faces[:3], 1, jitter=0))
     found = fer.detect(frame)
@@ -58,6 +59,7 @@ def test_detect_finds_the_pasted_faces_and_labels_their_crops(fer, faces):  # no
     assert fer.detect(scene.background()) == []
 
 
+@pytest.mark.data
 def test_classify_equals_predict(fer, faces, tmp_path, capsys):  # noqa: F811
     path = tmp_path / "face.png"
     cv2.imwrite(str(path), faces[1])
@@ -75,6 +77,7 @@ def two_people_video(path, faces, n: int = 12) -> int:  # noqa: F811
     return scene.write_video(path, (f for f, _ in first + second), fps=10)
 
 
+@pytest.mark.data
 def test_analyze_video_table_ids_summary_and_chart(fer, faces, tmp_path):  # noqa: F811
     video = tmp_path / "two.avi"
     assert two_people_video(video, faces) == 24

@@ -36,6 +36,7 @@ def packed(tmp_path_factory):
     return out, manifest, limit, source
 
 
+@pytest.mark.data
 def test_parts_fit_a_call_and_hold_every_needed_file_once(packed, tmp_path):
     out, manifest, limit, source = packed
     parts = sorted(out.glob("part*"))
@@ -90,6 +91,8 @@ def test_check_run_finds_a_loss_that_does_not_fall(tmp_path):
     assert any("metrics.json" in p for p in problems) and any("best.pt" in p for p in problems)
 
 
+@pytest.mark.data
+@pytest.mark.slow
 @pytest.mark.timeout(1800)  # every step of the suite, on the CPU: longer than pytest-timeout's default
 def test_smoke_runs_every_step_on_the_cpu(packed, tmp_path):
     out, manifest, _, _ = packed

@@ -79,6 +79,8 @@ def markdown_outputs(nb) -> str:
                      if o.output_type == "display_data")
 
 
+@pytest.mark.data
+@pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_handin_quick_builds_everything_the_index_lists(handin):
     out, r = handin
@@ -119,6 +121,8 @@ def test_handin_quick_builds_everything_the_index_lists(handin):
     assert len(steps) == 6 and {total for _, total, _ in steps} == {"7"}, r.stderr  # progress, step by step
 
 
+@pytest.mark.data
+@pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_h5_models_open_in_keras_and_load_back_into_the_predictions_of_their_runs(handin):
     import os
@@ -152,6 +156,8 @@ def test_h5_models_open_in_keras_and_load_back_into_the_predictions_of_their_run
     assert "cnnlab live --camera 0 --out video.mp4 --duration 60" in note  # no video here: how to record one
 
 
+@pytest.mark.data
+@pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_theory_answers_in_the_handin(handin):
     out, _ = handin
@@ -165,6 +171,8 @@ def test_theory_answers_in_the_handin(handin):
     assert sum(s.startswith("data:image/png;base64,") for s in en.srcs) >= 5  # figures embedded
 
 
+@pytest.mark.data
+@pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_notebooks_answer_every_part_in_order(handin):
     out, _ = handin
@@ -182,6 +190,8 @@ def test_notebooks_answer_every_part_in_order(handin):
         assert html.count("data:image/png;base64,") >= 3
 
 
+@pytest.mark.data
+@pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_discussions_follow_the_measured_numbers(handin):
     out, _ = handin
@@ -207,6 +217,8 @@ def test_discussions_follow_the_measured_numbers(handin):
     assert "**First layer.**" in nb2 and "**What the network relies on.**" in nb2 and "**Answer.**" in nb2
 
 
+@pytest.mark.data
+@pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_a_second_call_continues_instead_of_starting_again(handin):
     out, _ = handin

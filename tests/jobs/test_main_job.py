@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from cnnlab.experiments import recipes
-from conftest import cnnlab
-from test_report import Page
+from conftest import Page, cnnlab
 
 MODELS = ["mlp", "cnn", "cnn-factorized"]
 
@@ -50,6 +49,7 @@ def demo(tmp_path_factory):
     return out, r.stdout
 
 
+@pytest.mark.slow
 def test_demo_report_carries_each_runs_metrics(demo):
     out, stdout = demo
     assert stdout.strip().splitlines()[-1] == f"report: {out / 'report.html'}"

@@ -71,6 +71,7 @@ def run_export(argv, capsys):
     return json.loads(out)
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("name", list(MODELS))
 def test_keras_gives_pytorchs_probabilities_and_cnnlab_reads_it_back_exactly(exported, name, capsys):
     import keras
@@ -104,6 +105,7 @@ def test_keras_gives_pytorchs_probabilities_and_cnnlab_reads_it_back_exactly(exp
             assert torch.equal(loaded(images.float() / 255), logits)
 
 
+@pytest.mark.data
 def test_the_files_open_in_a_fresh_python_without_cnnlab(exported, tmp_path, capsys):
     """What a grader does: a Python that imports keras (PyTorch backend here; TensorFlow and JAX read the same
     file) and not cnnlab, loads each .h5 with no custom objects and predicts."""
@@ -130,6 +132,7 @@ def test_the_files_open_in_a_fresh_python_without_cnnlab(exported, tmp_path, cap
         assert np.abs(got - want[name]).max() <= 1e-4, name
 
 
+@pytest.mark.data
 def test_an_h5_exported_again_is_the_same_model_and_other_commands_take_it(exported, tmp_path, capsys):
     model, path, argv, images = exported["fer-vgg"]
     if not path.exists():
@@ -160,6 +163,7 @@ def test_old_layout_files_are_still_read(tmp_path):
         assert torch.equal(loaded(x), model(x))
 
 
+@pytest.mark.data
 def test_files_that_are_not_cnnlab_keras_models_are_refused_in_one_line(exported, tmp_path, capsys):
     _, path, argv, images = exported["cnn"]
     if not path.exists():
@@ -204,6 +208,7 @@ def test_a_layer_without_an_exact_keras_equivalent_is_refused(tmp_path, capsys):
         build(model, [1, 28, 28], "cnn")
 
 
+@pytest.mark.data
 def test_a_failed_check_leaves_the_old_file_and_no_temporary(exported, tmp_path, capsys, monkeypatch):
     from cnnlab.kerasfile import check
     write_checkpoint(tmp_path / "best.pt", "cnn", [1, 28, 28], {"width": 4})
@@ -226,6 +231,7 @@ def test_commands_that_do_not_touch_h5_import_neither_keras_nor_h5py():
     assert r.stdout.splitlines()[-1] == "[]"
 
 
+@pytest.mark.data
 def test_the_handin_saves_the_shipped_model_as_export_writes_it_and_shows_a_grader_how_to_open_it(tmp_path, capsys):
     import keras
 
@@ -248,6 +254,7 @@ def test_the_handin_saves_the_shipped_model_as_export_writes_it_and_shows_a_grad
     assert "same class on 100.0% of 16 images" in build._model_row({**record, "file": "p2_fer2013_best.h5"})
 
 
+@pytest.mark.data
 def test_the_export_check_runs_on_real_images_where_there_are_some():
     from cnnlab.data.emnist import load_sample
     from cnnlab.kerasfile.images import check_images

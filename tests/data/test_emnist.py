@@ -116,6 +116,7 @@ def test_stratified_split_keeps_class_shares():
     assert (labels[va] == 0).sum() == 90 and (labels[va] == 1).sum() == 10
 
 
+@pytest.mark.data
 def test_cli_check_and_samples_on_real_data(tmp_path):
     r = cnnlab("data", "check", "emnist", "--data", EMNIST, "--json")
     import json

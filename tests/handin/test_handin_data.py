@@ -20,6 +20,8 @@ from cnnlab.handin.build import Handin
 
 from conftest import CIFAR, EMNIST, FER, SHARED
 
+pytestmark = pytest.mark.data
+
 
 @pytest.fixture(scope="module")
 def download(tmp_path_factory) -> Path:

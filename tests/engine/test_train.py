@@ -92,6 +92,7 @@ def assert_same_run(a, b):
         json.loads((b / "metrics.json").read_text())["accuracy"], abs=1e-9)
 
 
+@pytest.mark.slow
 def test_resume_after_max_steps_matches_uninterrupted_run(uninterrupted, emnist_sample, tmp_path):
     common = [*RESUMABLE, "--data", emnist_sample, "--out", tmp_path / "cut", "--checkpoint-steps", "3"]
     cnnlab(*common, "--max-steps", "5")  # stops mid-epoch 1 (11 steps an epoch)
@@ -115,6 +116,7 @@ def interrupt(args, run, sig, after_mtime=None):
     return p.returncode, err
 
 
+@pytest.mark.slow
 def test_interrupted_by_signals_then_resumed_matches_uninterrupted_run(uninterrupted, emnist_sample, tmp_path):
     """SIGTERM, then Ctrl-C in the resumed run: each stop saves last.pt at the next batch and exits 1 saying how to
     continue; --resume then finishes the same run as one never interrupted."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from cnnlab.page import markdown as pages
 from cnnlab.theory import bidi
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FA = ROOT / "docs" / "theory.fa.md"
 # characters that the bidi algorithm reorders around numbers in a right-to-left line (minus, operators, brackets
 # of formulas); '(' and ')' around Persian words are fine and are not listed

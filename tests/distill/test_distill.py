@@ -185,6 +185,8 @@ def pipeline(weights_file, tmp_path_factory):
     return out, sweep.stdout, compare.stdout
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_linear_probe_run_folder_keeps_the_backbone(pipeline, weights_file, tmp_path, capsys):
     run_dir = pipeline[0] / "teacher-probe"
     for f in ("config.json", "history.csv", "best.pt", "last.pt", "metrics.json", "teacher.json",
@@ -213,6 +215,8 @@ def test_linear_probe_run_folder_keeps_the_backbone(pipeline, weights_file, tmp_
     assert e["num_samples"] == 4 and e["classes"] == test.classes
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_finetune_trains_everything_with_a_lower_backbone_rate(pipeline, weights_file):
     run_dir = pipeline[0] / "teacher-finetune"
     info = json.loads((run_dir / "teacher.json").read_text())
@@ -225,6 +229,8 @@ def test_finetune_trains_everything_with_a_lower_backbone_rate(pipeline, weights
     assert json.loads((run_dir / "metrics.json").read_text())["params_trainable"] == 11_181_642
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_sweep_outputs(pipeline):
     out, sweep_stdout, _ = pipeline
     s = json.loads((out / "sweep" / "sweep.json").read_text())
@@ -244,6 +250,8 @@ def test_sweep_outputs(pipeline):
     assert (out / "sweep" / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_compare_table(pipeline):
     out, _, stdout = pipeline
     t = json.loads((out / "comparison.json").read_text())
@@ -267,6 +275,8 @@ def test_compare_table(pipeline):
         assert f"| {m['model']} | {m['accuracy']:.4f} | {m['precision_macro']:.4f} |" in stdout
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_compare_distilled_from_the_probe_with_shorter_sweeps(pipeline, weights_file, tmp_path):
     """--distill-from linear-probe and --sweep-epochs below --epochs: the sweep learns from the probe, then the
     best pair is trained again for --epochs as the distilled student. Finished teachers are reused (--resume)."""
@@ -296,6 +306,8 @@ def test_compare_distilled_from_the_probe_with_shorter_sweeps(pipeline, weights_
     assert r.stdout == (out / "comparison.md").read_text() + "\n"
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_compare_resume_refuses_a_sweep_made_with_other_settings(pipeline, weights_file, tmp_path):
     """--resume over a folder whose sweep learnt from the fine-tuned teacher, with the tau²-scaled loss: asking for
     the probe as teacher, or for the loss without tau², must not reuse that sweep (its table would be wrong)."""
@@ -310,6 +322,8 @@ def test_compare_resume_refuses_a_sweep_made_with_other_settings(pipeline, weigh
         assert r.stderr.count("\n") == 1 and not (out / "comparison.json").exists()
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_bad_teacher_and_options_are_refused(pipeline, tmp_path, capsys):
     """Through the real command line, in this process (these fail before any training)."""
     def fails(*argv):
@@ -339,6 +353,8 @@ def test_bad_teacher_and_options_are_refused(pipeline, tmp_path, capsys):
     assert code == 2 and "not resnet18 weights" in err and "missing keys: bn1.bias" in err and "unexpected keys" in err
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_distilled_student_under_torchrun(pipeline, tmp_path):
     import os
     import subprocess

@@ -93,6 +93,7 @@ def test_bad_input_is_a_clear_data_error(tmp_path):
         cifar10.load(tmp_path / "a", "validation")
 
 
+@pytest.mark.data
 def test_real_shared_copy_has_20000_train_images():
     train = cifar10.load(CIFAR, "train")
     test = cifar10.load(CIFAR, "test")
@@ -105,6 +106,7 @@ def test_real_shared_copy_has_20000_train_images():
     assert test.labels[:10].tolist() == [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]
 
 
+@pytest.mark.data
 def test_data_check_cli_on_the_real_copy():
     r = cnnlab("data", "check", "cifar10", "--data", CIFAR, "--json", env=ONE_THREAD)
     report = json.loads(r.stdout)
@@ -116,6 +118,7 @@ def test_data_check_cli_on_the_real_copy():
     assert (r.stdout + r.stderr).count("2 of 5 train batches") == 1  # said once, not by the loader and the table
 
 
+@pytest.mark.data
 def test_train_mobilenetv2_cifar_on_a_slice(tmp_path):
     run = tmp_path / "mnv2"
     cnnlab("train", "cifar10", "--model", "mobilenetv2-cifar", "--data", CIFAR, "--out", run, "--epochs", "1",
@@ -126,3 +129,13 @@ def test_train_mobilenetv2_cifar_on_a_slice(tmp_path):
     assert cfg["model"] == "mobilenetv2-cifar" and cfg["augment"] == {"crop_pad": 4, "flip": True}
     best = torch.load(run / "best.pt", weights_only=False)
     assert best["arch"] == "mobilenetv2-cifar" and best["dataset"] == "cifar10" and best["input_shape"] == [3, 32, 32]
+
+
+@pytest.mark.data
+def test_missing_cifar_batches_are_said_once(capsys, monkeypatch):
+    from cnnlab import data
+    from cnnlab.data import cifar10
+    monkeypatch.setattr(cifar10, "_SAID", set())
+    data.load("cifar10", CIFAR, "train")
+    data.load("cifar10", CIFAR, "train")
+    assert capsys.readouterr().err.count("train batches found") == 1

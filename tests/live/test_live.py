@@ -26,7 +26,7 @@ from cnnlab.live.detect import (FACE_MARGIN, YUNET_CROP, HaarDetector, YuNetDete
 from cnnlab.live.track import Smoother, iou
 from cnnlab.models import registry
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FER = ROOT.parent / "shared" / "data" / "fer2013"
 
 
@@ -83,6 +83,7 @@ def video_frames(path: Path) -> list[np.ndarray]:
 
 # ---------------------------------------------------------------------------------------------------------------
 
+@pytest.mark.data
 def test_video_end_to_end(tmp_path, fer_run, faces):
     """Two faces for 16 frames, 6 empty frames, the faces again for 8: boxes on the faces, a label and
     probabilities per face, empty frames logged as such, and an output video with as many frames as the input."""
@@ -118,6 +119,7 @@ def test_video_end_to_end(tmp_path, fer_run, faces):
     assert np.abs(out[0].astype(int) - clip[0][0]).mean() > 1  # boxes and bars were drawn
 
 
+@pytest.mark.data
 def test_crop_recovers_the_fer_face(faces):
     """Detected faces, cropped with the default margin and resized to 48×48, look like the FER images they came
     from (pixel correlation), closer than with a wider or a tighter crop: the crop geometry matches FER-2013's."""
@@ -136,6 +138,7 @@ def test_crop_recovers_the_fer_face(faces):
     assert mean[FACE_MARGIN] > max(mean[-0.1], mean[0.1]), mean
 
 
+@pytest.mark.data
 def test_yunet_ships_in_the_package_and_finds_fer_faces():
     """YuNet loads from the installed package (with its licence beside it) and finds FER test faces pasted into
     noisy frames; its crops (YUNET_CROP) look like the FER images more than its raw box or a crop of another size."""
@@ -225,6 +228,7 @@ def test_probability_bars_go_inside_the_box_when_another_face_is_below():
     assert lone[123:170, 55:145].mean() < 60 and (lone[75:118, 60:140] == 100).all()  # alone: below the box
 
 
+@pytest.mark.data
 def test_smoother_starts_a_new_track_when_another_face_takes_the_place(faces):
     """Same place, same person (a little brighter, shifted a pixel): the track goes on. Same place, another
     person: a new track, which does not inherit the last person's probabilities."""
@@ -252,6 +256,7 @@ def test_onnx_backend_matches_torch(fer_run):
     assert Classifier(model, ckpt, torch.device("cpu"), "torch")(crops[:0]).shape == (0, 7)
 
 
+@pytest.mark.data
 def test_image_with_and_without_faces(tmp_path, fer_run, faces, capsys):
     frame, truth = next(scene.frames(faces[:3], 1, jitter=0))
     cv2.imwrite(str(tmp_path / "group.png"), frame)
@@ -293,6 +298,7 @@ def test_image_with_and_without_faces(tmp_path, fer_run, faces, capsys):
     assert code == 2 and "--whole-image" in err and "--image" in err
 
 
+@pytest.mark.data
 def test_stops_after_max_frames_and_duration(tmp_path, fer_run, faces, capsys):
     video = tmp_path / "in.avi"
     scene.write_video(video, (f for f, _ in scene.frames(faces[:1], 20)), fps=10)
@@ -307,6 +313,7 @@ def test_stops_after_max_frames_and_duration(tmp_path, fer_run, faces, capsys):
     assert len(video_frames(tmp_path / "b.avi")) == 10
 
 
+@pytest.mark.data
 def test_bad_inputs(tmp_path, fer_run, faces, capsys):
     video = tmp_path / "in.mp4"
     scene.write_video(video, (f for f, _ in scene.frames(faces[:1], 3)), fps=10)
@@ -378,6 +385,7 @@ def test_every_number_of_live_and_serve_is_checked(capsys):
             "--max-frames", "--scale-factor", "--min-neighbors", "--port", "--max-upload-mb"} <= walked
 
 
+@pytest.mark.data
 def test_csv_chart_times_and_summary(tmp_path, fer_run, faces, capsys):
     """--csv is the table of ExpressionRecognizer.analyze_video (one row per face per frame), --chart its chart;
     every log line has its time; the summary has both frame rates and the share of each expression."""
@@ -411,6 +419,7 @@ def test_csv_chart_times_and_summary(tmp_path, fer_run, faces, capsys):
     assert code == 2 and "--chart" in err and ".png" in err
 
 
+@pytest.mark.data
 def test_image_says_nothing_about_a_window_nobody_asked_for(tmp_path, fer_run, faces, capsys):
     frame, _ = next(scene.frames(faces[:1], 1, jitter=0))
     cv2.imwrite(str(tmp_path / "one.png"), frame)

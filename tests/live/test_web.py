@@ -57,6 +57,7 @@ def jpeg(frame) -> bytes:
     return cv2.imencode(".jpg", frame)[1].tobytes()
 
 
+@pytest.mark.data
 def test_api_predicts_faces(server, faces):  # noqa: F811
     frame, truth = next(scene.frames(faces[:2], 1, jitter=0))
     code, ctype, body = request(server, "POST", "/api/predict", jpeg(frame), {"Content-Type": "image/jpeg"})
@@ -83,6 +84,7 @@ def test_api_predicts_faces(server, faces):  # noqa: F811
     assert stats["frames"] >= 5 and stats["faces"] >= 8
 
 
+@pytest.mark.data
 def test_a_photo_gets_the_same_answer_on_the_page_and_from_live_image(server, fer_run, faces, tmp_path,  # noqa: F811
                                                                      capsys):
     """A still photo is a still photo: /api/predict (no stream) and `cnnlab live --image` use the same settings
@@ -180,6 +182,7 @@ def colour_pixels(image: np.ndarray, hex_colour: str) -> int:
     return int((np.abs(image.astype(int) - rgb[::-1]).sum(2) < 30).sum())
 
 
+@pytest.mark.data
 def test_page_in_headless_chromium(tmp_path, fer_run, faces):  # noqa: F811
     assert CHROMIUM, "Chromium is needed for this test: apt-get install chromium (the CI script installs it)"
     camera = tmp_path / "camera.y4m"  # what Chromium's fake camera plays, in a loop
@@ -277,6 +280,7 @@ def play_in_chromium(video: Path) -> str:
     return r.stdout.split('<pre id="r">', 1)[1].split("</pre>", 1)[0]
 
 
+@pytest.mark.data
 def test_annotated_video_plays_in_chromium(tmp_path, fer_run, faces):  # noqa: F811
     """`live --out x.mp4` (H.264) and `--out x.webm` (VP9) play in a browser; the MPEG-4 Part 2 that OpenCV
     writes into .mp4 does not (the check can tell)."""

@@ -13,7 +13,7 @@ from cnnlab.theory import answers, layers
 
 from conftest import cnnlab
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 ASSIGNMENT = ROOT.parent / "shared" / "assignment" / "README.md"
 PARTS = ["Q1 (a)", "Q1 (b)", "Q1 (c)", "Q1 (d)", "Q1 (e)", "Q2 (a)", "Q2 (b)", "Q2 (c)", "Q3",
@@ -69,6 +69,7 @@ def assignment_q3() -> tuple[str, list[str]]:
     return rows[start][1], [name for name, _ in rows[start + 1: end + 1]]
 
 
+@pytest.mark.data
 def test_q3_table_from_the_assignments_notation_matches_pytorch():
     size, names = assignment_q3()
     assert names == answers.Q3_LAYERS and "CONV5-16(3, 2)" in names  # the document answers this very network
@@ -92,6 +93,7 @@ def test_q3_table_from_the_assignments_notation_matches_pytorch():
     assert f"**Total: {result['total_params']} learnable parameters**" in doc
 
 
+@pytest.mark.data
 def test_theory_layers_parses_the_assignment_notation():
     size, names = assignment_q3()
     r = cnnlab("theory", "layers", "--json", f"Input {size}, " + ", ".join(names))
