@@ -13,7 +13,6 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from cnnlab.cli import build_parser, main
 from cnnlab.engine.config import SCHEDULES, TrainConfig, apply_overrides, stage

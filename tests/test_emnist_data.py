@@ -1,6 +1,3 @@
-import gzip
-import shutil
-
 import numpy as np
 import pytest
 import torch
