@@ -50,7 +50,8 @@ def test_parts_fit_a_call_and_hold_every_needed_file_once(packed, tmp_path):
             with tarfile.open(a) as tar:
                 members.update(m.name for m in tar.getmembers() if m.isfile())
     needed = {f"fer2013/{f.relative_to(FER)}" for s in ("train", "test") for f in fer_slice(s)}
-    needed |= {f"emnist/emnist-byclass-{s}-{k}-ubyte.gz" for s in ("train", "test") for k in ("images-idx3", "labels-idx1")}
+    needed |= {f"emnist/emnist-byclass-{s}-{k}-ubyte.gz"
+               for s in ("train", "test") for k in ("images-idx3", "labels-idx1")}
     needed |= {"emnist/emnist-byclass-mapping.txt"}
     needed |= {f"cifar10/cifar-10-batches-py/{n}" for n in ("data_batch_1", "test_batch", "batches.meta")}
     assert set(members) == needed

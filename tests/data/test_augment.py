@@ -34,7 +34,8 @@ def shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     return out
 
 
-@pytest.mark.parametrize("cfg", [FULL, {"crop_pad": 4, "flip": True}, {"degrees": 10.0, "scale": 0.08}, {"erase": 0.25}],
+@pytest.mark.parametrize("cfg", [FULL, {"crop_pad": 4, "flip": True}, {"degrees": 10.0, "scale": 0.08},
+                                 {"erase": 0.25}],
                          ids=["all", "crop+flip", "affine", "erase"])
 @pytest.mark.parametrize("c", [1, 3])
 def test_apply_keeps_shape_dtype_and_range(cfg, c):

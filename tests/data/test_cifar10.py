@@ -1,4 +1,5 @@
-"""CIFAR-10 loader: official pickle batches written by the test (folder and tar.gz), and the real ../shared/data copy."""
+"""CIFAR-10 loader: official pickle batches written by the test (folder and tar.gz), and the real
+../shared/data copy."""
 
 import json
 import pickle
@@ -20,7 +21,8 @@ def batch(n: int, seed: int) -> dict:
     """A batch in the official format: uint8 [n, 3072] rows (1024 red, 1024 green, 1024 blue), labels 0..9."""
     rng = np.random.default_rng(seed)
     return {"batch_label": f"batch {seed}", "labels": [int(v) for v in rng.integers(0, 10, n)],
-            "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "filenames": [f"img_{seed}_{i}.png" for i in range(n)]}
+            "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            "filenames": [f"img_{seed}_{i}.png" for i in range(n)]}
 
 
 def write_folder(root, train_batches=(1, 2), n=7):
@@ -101,7 +103,7 @@ def test_real_shared_copy_has_20000_train_images():
     assert "20,000 train images" in train.note and "data_batch_1, data_batch_2" in train.note
     assert test.counts() == [1000] * 10 and train.classes == NAMES
     assert sum(train.counts()) == 20_000 and min(train.counts()) > 1800
-    # the official order: the first labels of data_batch_1 (frog, truck, truck, deer, ...) and test_batch (cat, ship, ...)
+    # the official order: the first labels of data_batch_1 (frog, truck, truck, deer, ...), test_batch (cat, ship, ...)
     assert train.labels[:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]
     assert test.labels[:10].tolist() == [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]
 

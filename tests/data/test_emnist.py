@@ -1,6 +1,3 @@
-import gzip
-import shutil
-
 import numpy as np
 import pytest
 import torch
@@ -22,7 +19,8 @@ def write_set(folder, n=20, classes=62, gz=True, seed=0):
         write_idx(folder / f"emnist-byclass-{split}-images-idx3-ubyte{ext}", images)
         write_idx(folder / f"emnist-byclass-{split}-labels-idx1-ubyte{ext}", labels)
     chars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-    (folder / "emnist-byclass-mapping.txt").write_text("".join(f"{i} {ord(c)}\n" for i, c in enumerate(chars[:classes])))
+    mapping = "".join(f"{i} {ord(c)}\n" for i, c in enumerate(chars[:classes]))
+    (folder / "emnist-byclass-mapping.txt").write_text(mapping)
     return images, labels
 
 

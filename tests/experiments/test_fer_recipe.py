@@ -30,7 +30,8 @@ def test_recipe_table():
     table = recipes("fer2013")
     assert set(table) == {"cpu", "gpu"}
     assert table["cpu"]["precision"] == "fast" and table["gpu"]["precision"] == "auto"
-    assert defaults("fer2013", "gpu")["recipe"] == "gpu" and defaults("fer2013", "gpu")["epochs"] == table["gpu"]["epochs"]
+    gpu_defaults = defaults("fer2013", "gpu")
+    assert gpu_defaults["recipe"] == "gpu" and gpu_defaults["epochs"] == table["gpu"]["epochs"]
     expected = "gpu" if torch.cuda.is_available() else "cpu"
     assert default_recipe("fer2013") == expected and defaults("fer2013")["recipe"] == expected
     assert defaults("emnist")["recipe"] == "default"

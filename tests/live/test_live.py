@@ -286,7 +286,8 @@ def test_image_with_and_without_faces(tmp_path, fer_run, faces, capsys):
     cv2.imwrite(str(fer_file), faces[0])
     code, out, err = live(fer_run, "--image", fer_file, "--no-window", capsys=capsys)
     assert code == 2 and "--whole-image" in err and "48×48" in err
-    code, out, err = live(fer_run, "--image", fer_file, "--whole-image", "--out", tmp_path / "fer-out.png", capsys=capsys)
+    code, out, err = live(fer_run, "--image", fer_file, "--whole-image", "--out", tmp_path / "fer-out.png",
+                          capsys=capsys)
     assert code == 0, err
     whole = json.loads(out.strip().splitlines()[-1])["faces"]
     assert len(whole) == 1 and whole[0]["box"] == [0, 0, 48, 48] and whole[0]["label"] in CLASSES

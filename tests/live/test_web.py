@@ -109,7 +109,8 @@ def test_a_photo_gets_the_same_answer_on_the_page_and_from_live_image(server, fe
 def test_api_rejects_bad_requests(server):
     code, _, body = request(server, "POST", "/api/predict", b"hello", {"Content-Type": "text/plain"})
     assert code == 415 and "send an image" in json.loads(body)["error"]
-    code, _, body = request(server, "POST", "/api/predict", b"\xff\xd8 not really a jpeg", {"Content-Type": "image/jpeg"})
+    code, _, body = request(server, "POST", "/api/predict", b"\xff\xd8 not really a jpeg",
+                            {"Content-Type": "image/jpeg"})
     assert code == 400 and "not a readable image" in json.loads(body)["error"]
     big = os.urandom(600_000)
     code, _, body = request(server, "POST", "/api/predict", big, {"Content-Type": "image/jpeg"})
@@ -173,7 +174,8 @@ def start_serve(run: Path) -> tuple[subprocess.Popen, str]:
     line = proc.stdout.readline()  # waits for the line, or for the end of the output if it dies
     if "http://" not in line:
         proc.kill()
-        raise AssertionError(f"cnnlab serve did not start: {line}{proc.stderr.read() if proc.poll() is not None else ''}")
+        stderr = proc.stderr.read() if proc.poll() is not None else ""
+        raise AssertionError(f"cnnlab serve did not start: {line}{stderr}")
     return proc, line.split("on ", 1)[1].split()[0]
 
 

@@ -36,7 +36,8 @@ def test_committed_docs_are_regenerated_identically(computed, measured):
         text = answers.render(lang, computed, measured)
         committed = (DOCS / name).read_text()
         if committed != text:
-            diff = [f"committed: {a}\nbuilt:     {b}" for a, b in zip(committed.splitlines(), text.splitlines()) if a != b]
+            diff = [f"committed: {a}\nbuilt:     {b}"
+                    for a, b in zip(committed.splitlines(), text.splitlines()) if a != b]
             pytest.fail(f"docs/{name} differs from what scripts/make_theory_docs.py writes; run the script. "
                         f"First differences:\n" + "\n".join(diff[:5]))
         assert not answers.PLACEHOLDER.search(text), "a placeholder was left unfilled"
@@ -75,7 +76,8 @@ def test_measured_json_has_not_drifted(measured):
 def test_a_measured_sentence_follows_the_measurement(computed, measured):
     """The autoencoder's sentence is chosen by the measured numbers, not written once for all cases."""
     good = answers.fill("en", computed, measured)["ae_denoise_sentence"]
-    bad = dict(measured, autoencoder={**measured["autoencoder"], "mse_denoised": 2 * measured["autoencoder"]["mse_noisy_input"]})
+    autoencoder = measured["autoencoder"]
+    bad = dict(measured, autoencoder={**autoencoder, "mse_denoised": 2 * autoencoder["mse_noisy_input"]})
     worse = answers.fill("en", computed, bad)["ae_denoise_sentence"]
     assert "closer" in good and "did not learn to denoise" in worse and "2×" in worse
     assert re.search(r"\d", good)
