@@ -256,8 +256,8 @@ class RecipeHelp(argparse.Action):
 
 
 def print_json(obj) -> None:
-    from cnnlab.atomic import tidy
-    print(json.dumps(tidy(obj), indent=2))
+    from cnnlab.atomic import short_floats
+    print(json.dumps(short_floats(obj), indent=2))
 
 
 MODEL_HELP = ("run folder, shipped model name (cnnlab models), or a .pt, .h5 or .onnx file written by cnnlab "

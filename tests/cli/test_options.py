@@ -8,7 +8,7 @@ import json
 import pytest
 
 from cnnlab.cli import build_parser
-from cnnlab.engine.config import SCHEDULES, TrainConfig, apply_overrides, stage
+from cnnlab.engine.config import SCHEDULES, TrainConfig, apply_overrides, config_for_run
 from cnnlab.errors import UsageError
 from cnnlab.experiments import recipes
 from conftest import cnnlab, run_main
@@ -73,9 +73,9 @@ def test_a_multi_run_command_starts_the_runs_it_has_not_started(tmp_path):
     (tmp_path / "started").mkdir()
     (tmp_path / "started" / "last.pt").write_bytes(b"x")
     base = TrainConfig(resume=True)
-    assert stage(base, out=str(tmp_path / "started")).resume is True
-    assert stage(base, out=str(tmp_path / "not-yet")).resume is False
-    assert stage(TrainConfig(resume=False), out=str(tmp_path / "started")).resume is False
+    assert config_for_run(base, out=str(tmp_path / "started")).resume is True
+    assert config_for_run(base, out=str(tmp_path / "not-yet")).resume is False
+    assert config_for_run(TrainConfig(resume=False), out=str(tmp_path / "started")).resume is False
 
 
 def test_quiet_prints_only_the_result_line_and_set_reaches_config_json(emnist_sample, tmp_path):

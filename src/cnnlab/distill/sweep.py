@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cnnlab.distill.loss import check
 from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
-from cnnlab.engine.config import TrainConfig, stage
+from cnnlab.engine.config import TrainConfig, config_for_run
 from cnnlab.engine.logging import log
 from cnnlab.page.numbers import number
 
@@ -33,7 +33,7 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
     for alpha in alphas:
         for tau in taus:
             run = out / run_name(alpha, tau)
-            cfg = stage(base, out=str(run))
+            cfg = config_for_run(base, out=str(run))
             if base.resume and (run / "metrics.json").exists():
                 check_same(run, {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
                                  "teacher_flip": teacher_flip, "teacher_targets": teacher_targets})

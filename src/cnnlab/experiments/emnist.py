@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_json, atomic_write_text
-from cnnlab.engine.config import TrainConfig, stage
+from cnnlab.engine.config import TrainConfig, config_for_run
 from cnnlab.engine.logging import log
 
 DEFAULTS = dict(epochs=6, batch_size=256, lr=3e-3, weight_decay=5e-4, optimizer="adamw", schedule="cosine",
@@ -28,7 +28,7 @@ def compare(base: TrainConfig, out: Path, models=MODELS) -> dict:
     rows = []
     for name in models:
         run = out / name
-        cfg = stage(base, model=name, out=str(run))
+        cfg = config_for_run(base, model=name, out=str(run))
         if cfg.resume and (run / "metrics.json").exists():
             log(f"{name}: finished run found in {run}, reusing it", base.quiet)
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cnnlab.engine.config import TrainConfig, stage
+from cnnlab.engine.config import TrainConfig, config_for_run
 from cnnlab.errors import RunError, UsageError
 
 # Fields that do not change what a run computes (paths, devices, logging, how often it checkpoints).
@@ -38,7 +38,7 @@ def train_or_reuse(cfg: TrainConfig, say=print) -> dict:
                              "remove that folder (or use another output folder) to train this one")
         say(f"reusing the finished run {run}")
         return json.loads((run / "metrics.json").read_text())
-    result = train(stage(cfg, resume=True))  # continues a started run, or starts it
+    result = train(config_for_run(cfg, resume=True))  # continues a started run, or starts it
     if result.get("stopped"):
         raise RunError(f"{run}: training was stopped; run the same command again to continue it")
     return json.loads((run / "metrics.json").read_text())

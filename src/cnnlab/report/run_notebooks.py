@@ -65,7 +65,7 @@ def to_html(nb) -> str:
     return body
 
 
-def tidy(nb):
+def as_jupyter_shows(nb):
     """What Jupyter shows, stored: consecutive outputs of one stream merged, and a progress bar's updates (each
     ending in a carriage return) reduced to the last one, so an executed notebook and its HTML page hold one
     line per bar instead of one block per update. nbconvert's own preprocessor does it."""
@@ -96,7 +96,7 @@ def run_one(path: Path, out: Path, env: dict, timeout: int, quiet: bool) -> dict
     finally:
         bar.close()
     seconds = time.perf_counter() - t0
-    nb = tidy(nb)
+    nb = as_jupyter_shows(nb)
     ipynb, page = out / path.name, out / f"{path.stem}.html"
     atomic_write_text(ipynb, nbformat.writes(nb))
     atomic_write_text(page, to_html(nb))
