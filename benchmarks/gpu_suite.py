@@ -84,7 +84,8 @@ SMOKE = Sizes("cpu",  # toy data memorised: smaller batches and learning rates t
               stop_at=5,
               throughput=["--device", "cpu", "--steps", "2", "--warmup", "1", "--batch-size", "64", "--workers", "1"],
               speed=["--device", "cpu", "--steps", "1", "--warmup", "1", "--batch-size", "4", "--teacher-size", "32"],
-              recipe=["--epochs", "2", "--limit-train", "200", "--limit-test", "100", "--batch-size", "32", "--width", "8"],
+              recipe=["--epochs", "2", "--limit-train", "200", "--limit-test", "100", "--batch-size", "32",
+                      "--width", "8"],
               step_timeout=1800, budget=None, reserve=0)
 
 
@@ -135,8 +136,9 @@ class Suite:
 
     # -- running the command line ----------------------------------------------------------------------------------
     def env(self, **extra) -> dict:
-        e = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
-             "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg", "CNNLAB_RESULTS_DIR": str(self.results)}
+        pythonpath = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+        e = {**os.environ, "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg",
+             "CNNLAB_RESULTS_DIR": str(self.results)}
         e.setdefault("CNNLAB_CACHE_DIR", str(self.work / "cache"))
         return {**e, **extra}
 
@@ -149,8 +151,8 @@ class Suite:
             f.write("$ " + " ".join(map(str, argv)) + "\n")
             f.flush()
             try:
-                rc = subprocess.run(list(map(str, argv)), cwd=ROOT, env=self.env(**env), stdout=f, stderr=subprocess.STDOUT,
-                                    timeout=max(1.0, timeout)).returncode
+                rc = subprocess.run(list(map(str, argv)), cwd=ROOT, env=self.env(**env), stdout=f,
+                                    stderr=subprocess.STDOUT, timeout=max(1.0, timeout)).returncode
             except subprocess.TimeoutExpired:
                 rc = 124
         out = log.read_text(errors="replace")
@@ -180,7 +182,8 @@ class Suite:
 
 def records(device: str) -> list[str]:
     """The result files a run of the suite writes (with the logs, 7 files: the device tool brings back 8)."""
-    return ["gpu_suite", "gpu_training_paths", "gpu_fer2013_recipe", f"emnist_throughput_{device}", f"train_speed_{device}"]
+    return ["gpu_suite", "gpu_training_paths", "gpu_fer2013_recipe", f"emnist_throughput_{device}",
+            f"train_speed_{device}"]
 
 
 def tail(text: str, n: int = 12) -> str:
@@ -286,8 +289,8 @@ def resume_path(suite: Suite, emnist: Path, run: Path, dev: list) -> dict:
     problems = []
     if rc1 != 0 or f"stopped after {suite.sizes.stop_at} steps" not in out1 or not (run / "last.pt").is_file() \
             or (run / "metrics.json").exists():
-        problems.append(f"the run stopped by --max-steps {suite.sizes.stop_at} did not leave last.pt without metrics.json "
-                        f"(exit {rc1})")
+        problems.append(f"the run stopped by --max-steps {suite.sizes.stop_at} did not leave last.pt without "
+                        f"metrics.json (exit {rc1})")
     rc2, out2, t2 = suite.cnnlab("resume-2-continue", [*args, "--resume"], suite.timeout())
     if "resumed from" not in out2:
         problems.append("the second command did not resume from last.pt")
@@ -300,7 +303,8 @@ def torchrun_path(suite: Suite, emnist: Path, run: Path, dev: list) -> dict:
     n = max(1, gpu_count()) if suite.sizes.device == "cuda" else 1
     backend = "nccl" if suite.sizes.device == "cuda" else "gloo"
     args = ["train", "emnist", "--data", emnist, "--model", "cnn", *suite.sizes.emnist, "--out", run, *dev]
-    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}", "-m", "cnnlab", *args]
+    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
+            "-m", "cnnlab", *args]
     rc, out, seconds = suite.run("torchrun", argv, suite.timeout(), NCCL_DEBUG="INFO")
     problems = []
     try:
@@ -402,7 +406,8 @@ def recipe_figures(suite: Suite, run: Path, fer: Path, wall: float) -> dict:
                                                          suite.sizes.device, "--out", run / "eval_test.json"], 60)
         if rc == 0:
             m = json.loads((run / "eval_test.json").read_text())
-            res.update(accuracy=round(m["accuracy"], 4), tta="none (cnnlab eval)", best_epoch=m["best_epoch"], bar_met=None)
+            res.update(accuracy=round(m["accuracy"], 4), tta="none (cnnlab eval)", best_epoch=m["best_epoch"],
+                       bar_met=None)
     return res
 
 
@@ -419,7 +424,8 @@ def fer_recipe(suite: Suite) -> None:
               f"{budget:.0f}s at most")
     log = suite.work / "logs" / "fer2013-recipe.log"
     wall, stopped = watch(suite, [sys.executable, "-m", "cnnlab", *args, "--out", run], log, run, budget)
-    res = {"recipe": "gpu" if recipe else "default of cnnlab train fer2013", "finished": (run / "metrics.json").exists(),
+    res = {"recipe": "gpu" if recipe else "default of cnnlab train fer2013",
+           "finished": (run / "metrics.json").exists(),
            "stopped_by_budget": stopped, "budget_seconds": round(budget, 1), "wall_seconds": round(wall, 1),
            **recipe_figures(suite, run, fer, wall)}
     status = "ok" if res["finished"] or (stopped and "accuracy" in res) else "failed"
@@ -448,13 +454,16 @@ def environment(device: str) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="the same steps on the CPU at toy size (a test runs this)")
     ap.add_argument("--data-root", help="folder holding fer2013/, emnist/ and cifar10/ (default /tmp/cnnlab-data, "
                                         "where --unpack puts them)")
-    ap.add_argument("--unpack", nargs="+", metavar="PART", help="first unpack these parts of scripts/pack_for_device.py")
+    ap.add_argument("--unpack", nargs="+", metavar="PART",
+                    help="first unpack these parts of scripts/pack_for_device.py")
     ap.add_argument("--work", help="run folders, logs and the decoded-data cache (default /tmp/cnnlab-suite)")
-    ap.add_argument("--results", help="where the result files go (default benchmarks/results; with --smoke WORK/results)")
+    ap.add_argument("--results",
+                    help="where the result files go (default benchmarks/results; with --smoke WORK/results)")
     ap.add_argument("--copy-to", help="also copy the result files and the logs here after every step (the device "
                                       "tool's $OUT)")
     ap.add_argument("--budget-s", type=int, help="wall-time budget of the whole suite (default 480 on a GPU)")
@@ -472,8 +481,8 @@ def main(argv=None) -> int:
     if args.unpack:
         missing = unpack([Path(p) for p in args.unpack], data)
         if missing:
-            print(f"error: {data} lacks {', '.join(missing)}: unpack the earlier parts first, in calls that follow each "
-                  "other while the machine is warm (docs/gpu.md)", file=sys.stderr)
+            print(f"error: {data} lacks {', '.join(missing)}: unpack the earlier parts first, in calls that follow "
+                  "each other while the machine is warm (docs/gpu.md)", file=sys.stderr)
             return 2
     if not all(p.is_dir() for p in data_dirs(data).values()):
         print(f"error: --data-root {data} must hold fer2013/, emnist/ and cifar10/ (scripts/pack_for_device.py "
@@ -495,9 +504,9 @@ def main(argv=None) -> int:
     fer_recipe(suite)
     total = time.perf_counter() - suite.start
     failed = [s["step"] for s in suite.steps if s["status"] == "failed"]
-    suite.write("gpu_suite", suite.steps, note=f"{len(suite.steps)} steps, {len(failed)} failed, {total:.0f}s in all"
-                + (f" (budget {sizes.budget}s)" if sizes.budget else "") + ("; smoke run on the CPU" if args.smoke else ""),
-                environment=env)
+    note = (f"{len(suite.steps)} steps, {len(failed)} failed, {total:.0f}s in all"
+            + (f" (budget {sizes.budget}s)" if sizes.budget else "") + ("; smoke run on the CPU" if args.smoke else ""))
+    suite.write("gpu_suite", suite.steps, note=note, environment=env)
     suite.say(f"done in {total:.0f}s: {len(suite.steps) - len(failed)} of {len(suite.steps)} steps ok"
               + (f"; FAILED: {', '.join(failed)}" if failed else "") + f"; results in {suite.results}")
     suite.publish()

@@ -37,8 +37,9 @@ def main():
     ap.add_argument("name")
     ap.add_argument("--existing", action="store_true", help="the run already finished: only read its results")
     ap.add_argument("--note", default="", help="what a reader needs beside the command (environment, data slice)")
-    ap.add_argument("--speed", action="store_true", help="a speed check (a run too short to learn anything): "
-                                                         "BENCHMARKS.md shows its time and throughput, not its accuracy")
+    ap.add_argument("--speed", action="store_true",
+                    help="a speed check (a run too short to learn anything): "
+                         "BENCHMARKS.md shows its time and throughput, not its accuracy")
     argv = sys.argv[1:]
     if "--" not in argv:
         ap.error("put the cnnlab command after --")

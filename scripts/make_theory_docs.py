@@ -5,7 +5,7 @@ question, from the templates in src/cnnlab/theory/templates/ filled with values 
 Two kinds of numbers are measurements rather than exact computations: the autoencoder's training (a minute or two
 on a CPU) and the activation timings. `--measure` measures them again and stores them in
 docs/figures/theory/measured.json (the autoencoder figures are written by the same run); without it the script
-reads that file, so a plain run reproduces the committed documents byte for byte (tests/test_theory_docs.py checks
+reads that file, so a plain run reproduces the committed documents byte for byte (tests/theory/test_docs.py checks
 this).
 
     python scripts/make_theory_docs.py              # documents + deterministic figures from measured.json

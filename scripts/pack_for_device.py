@@ -35,7 +35,8 @@ DONE = ".unpacked"  # in the destination: one marker per unpacked archive
 EMNIST_SIZES = (12_000, 2_000)
 CIFAR_SIZES = (2_000, 500)
 # The files of each dataset that the suite reads, relative to its data root.
-EMNIST_FILES = [f"emnist/emnist-byclass-{s}-{k}-ubyte.gz" for s in ("train", "test") for k in ("images-idx3", "labels-idx1")] \
+EMNIST_FILES = [f"emnist/emnist-byclass-{s}-{k}-ubyte.gz"
+                for s in ("train", "test") for k in ("images-idx3", "labels-idx1")] \
     + ["emnist/emnist-byclass-mapping.txt"]
 CIFAR_FILES = [f"cifar10/cifar-10-batches-py/{n}" for n in ("data_batch_1", "test_batch", "batches.meta")]
 
@@ -62,7 +63,8 @@ def fer_files(fer: Path, split: str, per_class: int | None) -> list[Path]:
     for folder in class_folders(fer / split):
         out += image_files(folder)[:per_class]
     if not out:
-        sys.exit(f"error: {fer / split}: no FER-2013 images; give --data a folder holding fer2013/{split}/<class>/*.jpg")
+        sys.exit(f"error: {fer / split}: no FER-2013 images; "
+                 f"give --data a folder holding fer2013/{split}/<class>/*.jpg")
     return out
 
 
@@ -90,7 +92,8 @@ def write_cifar(src: Path, dest: Path, sizes: tuple[int, int], seed: int) -> Non
         sys.exit(f"error: {cifar10.missing_message(src)}")
     source = cifar10.Source(found)
     dest.mkdir(parents=True)
-    for name, batches, n in (("data_batch_1", cifar10.TRAIN_BATCHES, sizes[0]), ("test_batch", cifar10.TEST_BATCHES, sizes[1])):
+    for name, batches, n in (("data_batch_1", cifar10.TRAIN_BATCHES, sizes[0]),
+                             ("test_batch", cifar10.TEST_BATCHES, sizes[1])):
         t = limit(cifar10.decode(source, [b for b in batches if b in source.names]), n, seed)
         batch = {"batch_label": f"seeded subset ({len(t)} images, seed {seed}) of {', '.join(batches)}",
                  "labels": t.labels.tolist(), "data": t.images.reshape(len(t), -1).numpy()}
@@ -211,7 +214,8 @@ def unpack(parts: list[Path], dest: Path) -> list[str]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"),
                     help="folder holding fer2013/, emnist-byclass-reduced/ and cifar10/")
     ap.add_argument("--out", default=str(ROOT / ".device"), help="where the parts are written (an ignored folder)")
@@ -245,7 +249,8 @@ def main(argv=None) -> int:
         names = [n for n, a in manifest["archives"].items() if a["part"] == k]
         print(f"part{k}: {part_bytes(part) / MIB:.1f} MiB ({', '.join(names)}); with the checkout "
               f"{(part_bytes(part) + manifest['source_bytes']) / MIB:.1f} MiB")
-    print("device calls, in this order" + (" (each within 30 s of the last, while the machine is warm):" if len(parts) > 1 else ":"))
+    ending = " (each within 30 s of the last, while the machine is warm):" if len(parts) > 1 else ":"
+    print("device calls, in this order" + ending)
     for line in calls(parts):
         print("  " + line)
     return 0

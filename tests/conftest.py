@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,17 @@ def cnnlab(*args, check=True, env=None, timeout=None):
     return r
 
 
+def run_main(argv, capsys):
+    """`cnnlab ARGV` in this process: (exit code, stdout, stderr); argparse's own errors exit through SystemExit."""
+    from cnnlab.cli import main
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture(scope="session")
 def emnist_sample(tmp_path_factory) -> Path:
     """The real EMNIST sample shipped in the package, written out as official idx files."""
@@ -60,3 +72,34 @@ def wait_until(condition, what: str, alive=(), interval: float = 0.5):
             if p.poll() is not None:
                 raise AssertionError(f"waiting for {what}: {p.args[0]} exited (code {p.returncode}) first")
         time.sleep(interval)
+
+
+class Page(HTMLParser):
+    """Every element's attributes, the sections by id, and the text inside each section."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.elements: list[tuple[str, dict]] = []
+        self.stack: list[str] = []
+        self.sections: dict[str, list] = {}
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.elements.append((tag, a))
+        if tag == "section":
+            self.stack.append(a.get("id", ""))
+            self.sections.setdefault(a.get("id", ""), [])
+        elif self.stack:
+            for sid in self.stack:
+                self.sections[sid].append((tag, a))
+
+    def handle_endtag(self, tag):
+        if tag == "section" and self.stack:
+            self.stack.pop()
+
+    def links(self) -> list[str]:
+        return [a[k] for _, a in self.elements for k in ("src", "href") if a.get(k)]
+
+    def images(self, sid: str) -> list[dict]:
+        return [a for t, a in self.sections.get(sid, []) if t == "img"]

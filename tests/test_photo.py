@@ -17,6 +17,8 @@ from cnnlab.cli import main
 from cnnlab.live import scene
 from cnnlab.live.detect import make_detector
 
+pytestmark = pytest.mark.data
+
 ROOT = Path(__file__).resolve().parents[1]
 FER = ROOT.parent / "shared" / "data" / "fer2013"
 MODEL = "fer2013-vgg"

@@ -49,11 +49,12 @@ def main():
             sys.exit(code)
         result = score(log, [(box, label) for (_, box), label in zip(frames, labels)])
         summary = [json.loads(line) for line in log.read_text().splitlines()][-1]["summary"]
-    result.update(model=args.model, faces=args.faces, options=" ".join(extra) or "defaults", detector=summary.get("detector"),
-                  tta=summary.get("tta"), fps_this_run=summary.get("fps"))
+    result.update(model=args.model, faces=args.faces, options=" ".join(extra) or "defaults",
+                  detector=summary.get("detector"), tta=summary.get("tta"), fps_this_run=summary.get("fps"))
     write("live_accuracy_cpu" + (f"_{args.name}" if args.name else ""), result,
           note=f"FER-2013 {'PublicTest' if args.faces == 'test' else 'validation'} faces, one per 640x480 frame "
-               "(MJPG video), 96-240 px at random places on a noisy background; fps_this_run is a speed check on a shared CPU, see live_fps for speed")
+               "(MJPG video), 96-240 px at random places on a noisy background; fps_this_run is a speed check "
+               "on a shared CPU, see live_fps for speed")
 
 
 if __name__ == "__main__":

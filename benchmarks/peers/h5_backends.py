@@ -4,8 +4,8 @@
         [--data ../shared/data]
 
 Each architecture a practical question's best model can be is exported with `cnnlab export --format h5` (random
-weights, batch-norm statistics measured on real images, as tests/test_keras_h5.py does), and the shipped FER-2013
-model too. The other Python (one with keras and the backend installed, without cnnlab on its path) opens each
+weights, batch-norm statistics measured on real images, as tests/kerasfile/test_keras_h5.py does), and the shipped
+FER-2013 model too. The other Python (one with keras and the backend installed, without cnnlab on its path) opens each
 file with `keras.models.load_model` and predicts on real test images of the matching dataset; its probabilities
 are compared with cnnlab's PyTorch model. Neither TensorFlow nor JAX is a cnnlab dependency: give --python.
 """

@@ -10,8 +10,8 @@ OpenCV's Haar cascade, its defaults) on (1) the FER-2013 PublicTest images, each
     PYTHONPATH=src python -m benchmarks.peers.peer_fer --python /tmp/fervenv/bin/python
 
 (fer's own dependencies would pull a CUDA build of torch for facenet-pytorch; the .pth lends it cnnlab's torch,
-OpenCV and matplotlib instead.) Writes benchmarks/results/peer_fer_cpu.json. Caveat: which FER-2013 images `fer`'s model was trained on is not
-published; PublicTest may be among them.
+OpenCV and matplotlib instead.) Writes benchmarks/results/peer_fer_cpu.json. Caveat: which FER-2013 images
+`fer`'s model was trained on is not published; PublicTest may be among them.
 """
 
 from __future__ import annotations

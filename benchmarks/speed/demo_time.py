@@ -32,7 +32,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "demo"
         t0 = time.perf_counter()
-        env = {**os.environ, "CNNLAB_CACHE_DIR": str(Path(tmp) / "cache")}  # an empty dataset cache, as on a new machine
+        # an empty dataset cache, as on a new machine
+        env = {**os.environ, "CNNLAB_CACHE_DIR": str(Path(tmp) / "cache")}
         subprocess.run([sys.executable, "-m", "cnnlab", "demo", "--out", str(out), "--device", "cpu", "--quiet",
                         *epochs], check=True, stdout=subprocess.DEVNULL, env=env)
         wall = time.perf_counter() - t0

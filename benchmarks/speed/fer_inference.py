@@ -66,8 +66,9 @@ def main():
                     row[f"{name}_ms_per_face"] = round(1000 * median / batch, 3)
                     row[f"{name}_best_ms_per_face"] = round(1000 * best / batch, 3)
                 results.append(row)
-    write("fer_inference_cpu", results, "cpu", kind="speed", note=f"onnxruntime {ort.__version__}; ms per face = median of "
-          f"{args.repeats} timed calls / batch (best = fastest call), measured in one run")
+    write("fer_inference_cpu", results, "cpu", kind="speed",
+          note=f"onnxruntime {ort.__version__}; ms per face = median of "
+               f"{args.repeats} timed calls / batch (best = fastest call), measured in one run")
 
 if __name__ == "__main__":
     main()

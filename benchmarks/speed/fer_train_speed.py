@@ -57,8 +57,9 @@ def main():
         rows.append({"threads": threads, "width": width, "precision": precision, "channels_last": cl,
                      "images_per_second": round(images_per_second(width, precision, cl, args.batch, args.steps))})
         print(rows[-1], file=sys.stderr)
-    write("fer_train_speed_cpu", rows, kind="speed", note=f"speed check, batch {args.batch}, median of {args.steps} steps; "
-          "the engine adds batched augmentation (about 1% of a step) and per-epoch evaluation")
+    write("fer_train_speed_cpu", rows, kind="speed",
+          note=f"speed check, batch {args.batch}, median of {args.steps} steps; "
+               "the engine adds batched augmentation (about 1% of a step) and per-epoch evaluation")
 
 
 if __name__ == "__main__":

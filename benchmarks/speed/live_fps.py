@@ -153,8 +153,10 @@ def sweep(args) -> None:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--model", help="shipped model name or run folder (default: fer2013-vgg if shipped, else random weights)")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--model",
+                    help="shipped model name or run folder (default: fer2013-vgg if shipped, else random weights)")
     ap.add_argument("--width", type=int, default=24, help="fer-vgg width when no trained model is used")
     ap.add_argument("--backend", default="onnx", choices=["onnx", "torch"], help="model runtime")
     ap.add_argument("--data", default=str(FER), help="FER-2013 folder (DIR/test/<class>/*.jpg)")

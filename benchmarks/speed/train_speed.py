@@ -27,7 +27,8 @@ AUG = {"crop_pad": 4, "flip": True}  # the cifar10 recipe's
 
 def measure(arch: str, kwargs: dict, batch: int, train: bool, steps: int, warmup: int, dev) -> dict:
     torch.manual_seed(0)
-    model = registry.build(arch, 10, [3, 32, 32], mean=MEAN, std=STD, **kwargs).to(dev).to(memory_format=torch.channels_last)
+    model = registry.build(arch, 10, [3, 32, 32], mean=MEAN, std=STD, **kwargs)
+    model = model.to(dev).to(memory_format=torch.channels_last)
     g = torch.Generator(device=dev).manual_seed(0)
     images = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8, device=dev, generator=g)
     labels = torch.randint(0, 10, (batch,), device=dev, generator=g)
@@ -66,9 +67,10 @@ def main():
     args = ap.parse_args()
     dev = torch.device(args.device)
     t0 = time.perf_counter()
+    teacher_kwargs = {"image_size": args.teacher_size}
     rows = [measure("mobilenetv2-cifar", {}, args.batch_size, True, args.steps, args.warmup, dev),
-            measure("resnet50", {"image_size": args.teacher_size}, args.batch_size, True, args.steps, args.warmup, dev),
-            measure("resnet50", {"image_size": args.teacher_size}, args.batch_size, False, args.steps, args.warmup, dev)]
+            measure("resnet50", teacher_kwargs, args.batch_size, True, args.steps, args.warmup, dev),
+            measure("resnet50", teacher_kwargs, args.batch_size, False, args.steps, args.warmup, dev)]
     write(f"train_speed_{dev.type}", rows, dev,
           note=f"random uint8 32x32 batches (speed does not depend on content); {args.warmup} untimed then "
                f"{args.steps} timed steps per row; {time.perf_counter() - t0:.0f} s in all")

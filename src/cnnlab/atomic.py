@@ -41,18 +41,18 @@ def atomic_write_text(path, text: str) -> None:
 
 
 def atomic_write_json(path, obj) -> None:
-    atomic_write_text(path, json.dumps(tidy(obj), indent=2) + "\n")
+    atomic_write_text(path, json.dumps(short_floats(obj), indent=2) + "\n")
 
 
-def tidy(obj):
+def short_floats(obj):
     """`obj` with every float that is exactly a float32 value (a number that came out of a tensor) written with the
     fewest digits that give back that float32: 0.412, not 0.41200000047683716. Other floats are unchanged."""
     if isinstance(obj, float):
         return _short_float32(obj)
     if isinstance(obj, dict):
-        return {k: tidy(v) for k, v in obj.items()}
+        return {k: short_floats(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [tidy(v) for v in obj]
+        return [short_floats(v) for v in obj]
     return obj
 
 

@@ -9,13 +9,14 @@ import os
 import sys
 from pathlib import Path
 
+from cnnlab import data
 from cnnlab.clikit import Formatter, Parser, add_device, nonneg_int, positive_int
 from cnnlab.errors import CnnlabError, UsageError
 
 # Modules that add their own sub-commands with `register(subparsers)`.
 EXTENSIONS = ["cnnlab.theory.cli", "cnnlab.tools_cli", "cnnlab.report.cli", "cnnlab.distill.cli", "cnnlab.live.cli",
               "cnnlab.handin.cli"]
-DATASETS = ["emnist", "fer2013", "cifar10"]
+DATASETS = list(data.DATASETS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,8 +256,8 @@ class RecipeHelp(argparse.Action):
 
 
 def print_json(obj) -> None:
-    from cnnlab.atomic import tidy
-    print(json.dumps(tidy(obj), indent=2))
+    from cnnlab.atomic import short_floats
+    print(json.dumps(short_floats(obj), indent=2))
 
 
 MODEL_HELP = ("run folder, shipped model name (cnnlab models), or a .pt, .h5 or .onnx file written by cnnlab "
@@ -288,7 +289,6 @@ def add_data(sub) -> None:
 
 
 def run_data_check(args) -> int:
-    from cnnlab import data
     mod = data.get(args.dataset)
     report = {"dataset": args.dataset, "data": str(args.data), "splits": {}}
     for split in mod.SPLITS:
@@ -319,7 +319,6 @@ def run_data_check(args) -> int:
 def run_data_samples(args) -> int:
     import torch
 
-    from cnnlab import data
     from cnnlab.plots import image_grid
     t = data.load(args.dataset, args.data, args.split, cache=args.cache_dir)
     g = torch.Generator().manual_seed(args.seed)
@@ -381,7 +380,6 @@ def add_eval(sub) -> None:
 
 
 def run_eval(args) -> int:
-    from cnnlab import data
     from cnnlab.atomic import atomic_write_json
     from cnnlab.data.images import read_folder
     from cnnlab.engine.distributed import pick_device

@@ -22,7 +22,9 @@ def random_crop(x: torch.Tensor, pad: int, g: torch.Generator, mode: str = "cons
     ox = torch.randint(0, 2 * pad + 1, (n,), device=x.device, generator=g)
     rows = (oy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
     cols = (ox[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
-    return xp[torch.arange(n, device=x.device)[:, None, None, None], torch.arange(c, device=x.device)[None, :, None, None], rows, cols]
+    samples = torch.arange(n, device=x.device)[:, None, None, None]
+    channels = torch.arange(c, device=x.device)[None, :, None, None]
+    return xp[samples, channels, rows, cols]
 
 
 def random_flip(x: torch.Tensor, g: torch.Generator, p: float = 0.5) -> torch.Tensor:
@@ -58,7 +60,8 @@ def random_erase(x: torch.Tensor, g: torch.Generator, p: float = 0.5, max_frac: 
     on = torch.rand(n, device=dev, generator=g) < p
     ys = torch.arange(h, device=dev)[None, :, None]
     xs = torch.arange(w, device=dev)[None, None, :]
-    box = (ys >= y0[:, None, None]) & (ys < (y0 + eh)[:, None, None]) & (xs >= x0[:, None, None]) & (xs < (x0 + ew)[:, None, None])
+    box = ((ys >= y0[:, None, None]) & (ys < (y0 + eh)[:, None, None])
+           & (xs >= x0[:, None, None]) & (xs < (x0 + ew)[:, None, None]))
     box &= on[:, None, None]
     return x.masked_fill(box[:, None], 0.0)
 

@@ -114,8 +114,9 @@ def locate(root: Path) -> None:
 
 
 def missing_message(root: Path) -> str:
-    return (f"CIFAR-10 not found in {root}: expected {root / FOLDER}/ (data_batch_1..5, test_batch) or {root / ARCHIVE}. "
-            f"Download the python version from {URL} and put it there, or run the command again with --download")
+    return (f"CIFAR-10 not found in {root}: expected {root / FOLDER}/ (data_batch_1..5, test_batch) "
+            f"or {root / ARCHIVE}. Download the python version from {URL} and put it there, "
+            "or run the command again with --download")
 
 
 def download(root: Path) -> None:
@@ -146,7 +147,8 @@ def decode(src: Source, names: list[str]) -> TensorData:
     return TensorData(images, labels, read_classes(src))
 
 
-def load(root: str | Path, split: str = "train", cache: str | None = None, download_missing: bool = False) -> TensorData:
+def load(root: str | Path, split: str = "train", cache: str | None = None,
+         download_missing: bool = False) -> TensorData:
     if split not in SPLITS:
         raise DataError(f"CIFAR-10 has splits {SPLITS}, not {split!r}")
     root = Path(root)
@@ -162,10 +164,12 @@ def load(root: str | Path, split: str = "train", cache: str | None = None, downl
     if not names:
         raise DataError(f"{path}: no {split} batch found (expected {', '.join(wanted)}); "
                         f"download the complete python version from {URL}")
-    files = [path] if path.is_file() else [path / n for n in names] + ([path / "batches.meta"] if "batches.meta" in src.names else [])
+    meta_files = [path / "batches.meta"] if "batches.meta" in src.names else []
+    files = [path] if path.is_file() else [path / n for n in names] + meta_files
     data = cached(f"cifar10-{split}-{'-'.join(n[-1] for n in names)}", files, lambda: decode(src, names), cache)
     if split == "train":
-        data.note = (f"{len(names)} of {len(wanted)} train batches found ({', '.join(names)}): {len(data):,} train images"
+        data.note = (f"{len(names)} of {len(wanted)} train batches found ({', '.join(names)}): "
+                     f"{len(data):,} train images"
                      + ("" if len(names) == len(wanted) else f"; the complete CIFAR-10 has {10_000 * len(wanted):,}"))
         if data.note not in _SAID:  # once per process, however often the split is loaded
             _SAID.add(data.note)

@@ -43,7 +43,8 @@ def read_mapping(path: Path) -> list[str]:
             label, code = int(parts[0]), int(parts[1])
             classes[label] = chr(code)
         except (ValueError, IndexError):
-            raise DataError(f"{path}:{n}: expected 'label ascii_code', got {line!r}; download the mapping again") from None
+            raise DataError(f"{path}:{n}: expected 'label ascii_code', got {line!r}; "
+                            "download the mapping again") from None
     if sorted(classes) != list(range(len(classes))):
         raise DataError(f"{path}: labels must be 0..{len(classes) - 1} without gaps; download the mapping again")
     return [classes[i] for i in range(len(classes))]
@@ -87,7 +88,8 @@ def download(root: Path) -> None:
         raise DataError(f"EMNIST download into {root} failed ({e}); download gzip.zip from {URL} by hand") from None
 
 
-def load(root: str | Path, split: str = "train", cache: str | None = None, download_missing: bool = False) -> TensorData:
+def load(root: str | Path, split: str = "train", cache: str | None = None,
+         download_missing: bool = False) -> TensorData:
     root = Path(root)
     if download_missing:
         try:
@@ -103,4 +105,5 @@ def load_sample(split: str = "train") -> TensorData:
     with resources.as_file(resources.files("cnnlab.shipped") / "emnist_sample.npz") as p:
         z = np.load(p)
         classes = [str(c) for c in z["classes"]]
-        return TensorData(torch.from_numpy(z[f"{split}_images"]), torch.from_numpy(z[f"{split}_labels"]).long(), classes)
+        images, labels = torch.from_numpy(z[f"{split}_images"]), torch.from_numpy(z[f"{split}_labels"]).long()
+        return TensorData(images, labels, classes)

@@ -38,7 +38,8 @@ def class_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def read_folder(root: str | Path, classes: list[str], shape: list[int], skip_bad: bool = False) -> tuple[TensorData, list[Path]]:
+def read_folder(root: str | Path, classes: list[str], shape: list[int],
+                skip_bad: bool = False) -> tuple[TensorData, list[Path]]:
     """Read ROOT/<class>/<image>. Every sub-folder must be one of `classes`; returns (data, skipped files)."""
     root = Path(root)
     if not root.is_dir():
@@ -67,4 +68,5 @@ def read_folder(root: str | Path, classes: list[str], shape: list[int], skip_bad
         labels.append(label)
     if not images:
         raise DataError(f"{root}: no images found in the class folders (extensions {sorted(EXTENSIONS)})")
-    return TensorData(torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.long), list(classes)), skipped
+    data = TensorData(torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.long), list(classes))
+    return data, skipped

@@ -38,7 +38,8 @@ class TensorData:
         return TensorData(self.images[index], self.labels[index], self.classes)
 
     def to(self, device) -> "TensorData":
-        return TensorData(self.images.to(device, non_blocking=True), self.labels.to(device, non_blocking=True), self.classes)
+        return TensorData(self.images.to(device, non_blocking=True), self.labels.to(device, non_blocking=True),
+                          self.classes)
 
     def counts(self) -> list[int]:
         return torch.bincount(self.labels, minlength=len(self.classes)).tolist()

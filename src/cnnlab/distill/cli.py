@@ -63,17 +63,18 @@ def _summary(metrics: dict) -> dict:
 
 def run_teacher(args) -> int:
     from cnnlab.cli import print_json
-    from cnnlab.distill import teacher as T
+    from cnnlab.distill import teacher as teacher_training
     from cnnlab.experiments.distill import FINETUNE, PROBE
     from cnnlab.models.zoo import check_weights
     from cnnlab.engine.config import check_resumable
     check_weights(int(args.teacher_arch.removeprefix("resnet")), args.weights)
     cfg = config(args, PROBE if args.mode == "linear-probe" else FINETUNE, model=args.teacher_arch)
     check_resumable(cfg.out, cfg.resume)
-    size = args.image_size or T.default_image_size(args.weights)
+    size = args.image_size or teacher_training.default_image_size(args.weights)
     scale = args.backbone_lr_scale if args.mode == "finetune" else 1.0
-    cfg.model_kwargs = T.model_kwargs(cfg, size, scale)
-    result = T.linear_probe(cfg, args.weights) if args.mode == "linear-probe" else T.finetune(cfg, args.weights)
+    cfg.model_kwargs = teacher_training.model_kwargs(cfg, size, scale)
+    train_teacher = teacher_training.linear_probe if args.mode == "linear-probe" else teacher_training.finetune
+    result = train_teacher(cfg, args.weights)
     if result and not result.get("stopped") and not cfg.quiet:
         print_json(_summary(result))
     return 0

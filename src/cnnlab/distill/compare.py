@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
-from cnnlab.engine.config import TrainConfig, stage
+from cnnlab.engine.config import TrainConfig, config_for_run
 from cnnlab.engine.logging import log
 from cnnlab.engine.runfolder import RunFolder
 
@@ -68,12 +68,12 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
             sweep_epochs: int | None = None, t2_scale: bool = False, distill_from: str = "finetune",
             backbone_lr_scale: float | None = None) -> dict:
     """Run (or reuse) every stage into `out` and write comparison.json and comparison.md."""
-    from cnnlab.distill import teacher as T
+    from cnnlab.distill import teacher as teacher_training
     from cnnlab.distill.student import check_same, train_student
     from cnnlab.distill.sweep import sweep
     from cnnlab.experiments.distill import BACKBONE_LR_SCALE, FINETUNE, PROBE
     out = Path(out)
-    size = image_size or T.default_image_size(weights)
+    size = image_size or teacher_training.default_image_size(weights)
     scale = BACKBONE_LR_SCALE if backbone_lr_scale is None else backbone_lr_scale
     runs = {"probe": out / "teacher-probe", "finetune": out / "teacher-finetune", "sweep": out / "sweep",
             "student": out / "student", "baseline": out / "student-no-teacher"}
@@ -81,12 +81,13 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
     probe_cfg = teacher_config(student, PROBE, runs["probe"], teacher_arch, probe_epochs, {"image_size": size})
     if not _finished(runs["probe"], student.resume, student.quiet):
         log("=== teacher: linear probe ===", student.quiet)
-        T.linear_probe(probe_cfg, weights)
+        teacher_training.linear_probe(probe_cfg, weights)
     ft_kwargs = {"image_size": size, **({"backbone_lr_scale": scale} if scale != 1.0 else {})}
-    ft_cfg = stage(teacher_config(student, FINETUNE, runs["finetune"], teacher_arch, student.epochs, ft_kwargs))
+    ft_cfg = config_for_run(teacher_config(student, FINETUNE, runs["finetune"], teacher_arch, student.epochs,
+                                           ft_kwargs))
     if not _finished(runs["finetune"], student.resume, student.quiet):
         log("=== teacher: fine-tuning ===", student.quiet)
-        if T.finetune(ft_cfg, weights).get("stopped"):
+        if teacher_training.finetune(ft_cfg, weights).get("stopped"):
             return {"stopped": True}
     teacher = str(runs["finetune"] if distill_from == "finetune" else runs["probe"])
 
@@ -108,10 +109,10 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
         log(f"finished run found in {runs['student']}, reusing it", student.quiet)
     else:
         log(f"=== student: alpha {best['alpha']:g}, tau {best['tau']:g} ===", student.quiet)
-        train_student(stage(student, out=str(runs["student"])), teacher, best["alpha"], best["tau"], t2_scale)
+        train_student(config_for_run(student, out=str(runs["student"])), teacher, best["alpha"], best["tau"], t2_scale)
     if not _finished(runs["baseline"], student.resume, student.quiet):
         log("=== student without teacher ===", student.quiet)
-        train_student(stage(student, out=str(runs["baseline"])), None)
+        train_student(config_for_run(student, out=str(runs["baseline"])), None)
 
     if int(os.environ.get("RANK", "0")) != 0:
         return {}

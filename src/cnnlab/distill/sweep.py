@@ -11,9 +11,10 @@ from pathlib import Path
 
 from cnnlab.distill.loss import check
 from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
-from cnnlab.engine.config import TrainConfig, stage
+from cnnlab.engine.config import TrainConfig, config_for_run
 from cnnlab.engine.logging import log
 from cnnlab.engine.runfolder import RunFolder
+from cnnlab.page.numbers import number
 
 
 def run_name(alpha: float, tau: float) -> str:
@@ -33,7 +34,7 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
     for alpha in alphas:
         for tau in taus:
             run = out / run_name(alpha, tau)
-            cfg = stage(base, out=str(run))
+            cfg = config_for_run(base, out=str(run))
             if base.resume and RunFolder(run).metrics.exists():
                 check_same(run, {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
                                  "teacher_flip": teacher_flip, "teacher_targets": teacher_targets})
@@ -71,7 +72,7 @@ def markdown(result: dict, alphas: list[float], taus: list[float]) -> str:
         cells = []
         for t in taus:
             v = acc.get((a, t))
-            text = "-" if v is None else f"{v:.4f}"
+            text = number(v, ".4f", dash="-")
             cells.append(f"**{text}**" if (a, t) == (best["alpha"], best["tau"]) else text)
         lines.append(f"| {a:g} | " + " | ".join(cells) + " |")
     lines += ["", "| alpha | tau | accuracy | macro F1 | epochs | seconds |", "|---:|---:|---:|---:|---:|---:|"]

@@ -289,7 +289,7 @@ RESUME_KEYS = ("dataset", "model", "model_kwargs", "param_budget", "batch_size",
                "lr", "weight_decay", "momentum", "nesterov")  # these four live in the optimiser's saved state
 
 
-def stage(cfg: TrainConfig, **changes) -> TrainConfig:
+def config_for_run(cfg: TrainConfig, **changes) -> TrainConfig:
     """`cfg` with `changes` for one run of a multi-run command (compare, sweep, distill compare): with --resume, a
     run that started continues from its last.pt, and one that had not started yet starts."""
     cfg = dataclasses.replace(cfg, **changes)

@@ -1,6 +1,6 @@
 """Classification metrics in the metrics.json schema (docs/run-folder.md), from the confusion matrix.
 
-The formulas and the handling of empty classes are torchmetrics' (tests/test_cli_usability.py checks them
+The formulas and the handling of empty classes are torchmetrics' (tests/engine/test_metrics.py checks them
 against torchmetrics on random data): precision, recall and F1 of a class with a zero denominator are 0; the macro
 average leaves out classes that occur in neither the targets nor the predictions; the weighted average weights
 by support. They are computed here from exact counts because importing torchmetrics costs several seconds (it

@@ -31,6 +31,7 @@ from cnnlab.engine.runfolder import RunFolder, history_row, model_description
 from cnnlab.errors import RunError
 from cnnlab.models import registry
 from cnnlab.models.common import count_params
+from cnnlab.page.numbers import number
 
 
 def load_splits(cfg: TrainConfig) -> tuple[TensorData, TensorData, TensorData]:
@@ -261,7 +262,7 @@ def final_metrics(run: RunFolder, test_set: TensorData, dev, cfg: TrainConfig, p
 
 
 def fmt(v) -> str:
-    return "-" if v is None else f"{v:.4f}"
+    return number(v, ".4f", dash="-")
 
 
 def model_kwargs_for_log(kw: dict) -> str:

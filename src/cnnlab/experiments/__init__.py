@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib
 
+from cnnlab.data import DATASETS
 from cnnlab.errors import UsageError
 
-MODULES = {"emnist": "cnnlab.experiments.emnist", "fer2013": "cnnlab.experiments.fer", "cifar10": "cnnlab.experiments.distill"}
+MODULES = {name: registered.recipes for name, registered in DATASETS.items()}  # dataset: the module of its recipes
 
 
 def recipes(dataset: str) -> dict[str, dict]:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_json, atomic_write_text
-from cnnlab.engine.config import TrainConfig, stage
+from cnnlab.engine.config import TrainConfig, config_for_run
 from cnnlab.engine.logging import log
 from cnnlab.engine.runfolder import RunFolder
 
@@ -29,7 +29,7 @@ def compare(base: TrainConfig, out: Path, models=MODELS) -> dict:
     rows = []
     for name in models:
         run = out / name
-        cfg = stage(base, model=name, out=str(run))
+        cfg = config_for_run(base, model=name, out=str(run))
         metrics = RunFolder(run).metrics
         if cfg.resume and metrics.exists():
             log(f"{name}: finished run found in {run}, reusing it", base.quiet)

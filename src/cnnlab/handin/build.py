@@ -24,6 +24,7 @@ from pathlib import Path
 from cnnlab.atomic import atomic_write_json, atomic_write_text
 from cnnlab.errors import RunError, UsageError
 from cnnlab.handin import budget as budgets
+from cnnlab.page.numbers import number
 
 NOTEBOOKS = [  # file, work folder (the notebook's setup()), question
     ("1_emnist_mlp_vs_cnn.ipynb", "1_emnist", "P1"),
@@ -46,7 +47,7 @@ class Handin:
                  teacher_weights: str | None = None, notebooks: Path | None = None, timeout: int = 7200,
                  quiet: bool = False, datasets: dict[str, str | None] | None = None):
         from cnnlab.data import layout
-        from cnnlab.report.notebooks import default_folder
+        from cnnlab.report.run_notebooks import default_folder
         self.out, self.budget, self.quiet, self.timeout = Path(out), budget, quiet, timeout
         self.settings = budgets.settings(budget)
         self.data = Path(data) if data else None
@@ -156,7 +157,7 @@ class Handin:
 
     # -- steps --------------------------------------------------------------------------------------------------
     def theory(self) -> list[Path]:
-        from cnnlab.handin import pages
+        from cnnlab.page import markdown as pages
         from cnnlab.theory import answers
         folder = self.out / "theory"
         fig = folder / answers.FIGURES
@@ -180,7 +181,7 @@ class Handin:
         return docs + pages_ + sorted(fig.glob("*.png")) + [fig / answers.MEASURED]
 
     def notebook_env(self) -> dict:
-        from cnnlab.report.notebooks import kernel_env
+        from cnnlab.report.run_notebooks import kernel_env
         env = kernel_env(self.budget == "quick", str(self.data) if self.data else None, self.out / "work")
         env["CNNLAB_BUDGET"] = self.budget
         for name, folder in self.datasets.items():  # read by the notebooks' setup().dataset(name)
@@ -194,7 +195,7 @@ class Handin:
         return env
 
     def notebook(self, name: str) -> list[Path]:
-        from cnnlab.report.notebooks import run_one
+        from cnnlab.report.run_notebooks import run_one
         path = self.notebook_dir / name
         if not path.is_file():
             raise UsageError(f"{path}: no such notebook; give --notebooks DIR, the notebooks/ folder of a cnnlab "
@@ -228,7 +229,7 @@ class Handin:
         return records
 
     def models(self) -> list[Path]:
-        from cnnlab.handin import pages
+        from cnnlab.page import markdown as pages
         folder = self.out / "models"
         folder.mkdir(parents=True, exist_ok=True)
         files, rows = [], []
@@ -244,8 +245,8 @@ class Handin:
         return files + [folder / "models.json", folder / "README.md", pages.write(folder / "README.md", "Models")]
 
     def webcam(self) -> list[Path]:
-        from cnnlab.handin import pages
-        from cnnlab.handin.webcam import RECORD_COMMAND
+        from cnnlab.page import markdown as pages
+        from cnnlab.notebook_helpers.webcam import RECORD_COMMAND
         folder = self.out / "webcam"
         folder.mkdir(parents=True, exist_ok=True)
         if self.video:
@@ -307,10 +308,6 @@ def _template(name: str) -> str:
     return (resources.files("cnnlab.handin") / "templates" / name).read_text(encoding="utf-8")
 
 
-def _fmt(v, spec: str = ".4f") -> str:
-    return "—" if v is None else format(v, spec)
-
-
 def agreement(r: dict) -> str:
     """What the notebook measured: Keras' predictions against cnnlab's on real test images."""
     c = r["load_check"]
@@ -320,7 +317,7 @@ def agreement(r: dict) -> str:
 
 def _model_row(r: dict) -> str:
     return (f"| {r['question']} | [`{r['file']}`]({r['file']}) | {r['label']} ({r['arch']}) | "
-            f"{_fmt(r['val_accuracy'])} | {_fmt(r['test_accuracy'])} | {r['why']} | {agreement(r)} |")
+            f"{number(r['val_accuracy'], '.4f')} | {number(r['test_accuracy'], '.4f')} | {r['why']} | {agreement(r)} |")
 
 
 def keras_lines(file: str) -> str:

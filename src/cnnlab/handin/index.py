@@ -10,20 +10,9 @@ from importlib import resources
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
-
-
-def _a(href: str, text: str) -> str:
-    return f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
-
-
-def _ul(items: list[str], cls: str = "") -> str:
-    return (f'<ul class="{cls}">' if cls else "<ul>") + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
-
-
-def _table(header: list[str] | None, rows: list[list[str]]) -> str:
-    head = ("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>") if header else ""
-    return (f"<table>{head}<tbody>" + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-            + "</tbody></table>")
+from cnnlab.page.document import css
+from cnnlab.page.numbers import number
+from cnnlab.page.tables import bullets as _ul, html_table as _table, link as _a
 
 
 def theory_parts(out: Path) -> str:
@@ -51,10 +40,9 @@ def notebooks(out: Path, names: list[tuple[str, str, str]]) -> str:
 def models(out: Path) -> str:
     import json
     rows = json.loads((out / "models" / "models.json").read_text())
-    fmt = lambda v: "—" if v is None else f"{v:.4f}"  # noqa: E731
     return _table(["question", "file", "model", "validation accuracy", "test accuracy", "open it in Keras"],
                   [[r["question"], _a(f"models/{r['file']}", r["file"]), html.escape(r["label"] if r["label"] == r["arch"] else f"{r['label']} ({r['arch']})"),
-                    fmt(r["val_accuracy"]), fmt(r["test_accuracy"]),
+                    number(r["val_accuracy"], ".4f"), number(r["test_accuracy"], ".4f"),
                     f"<code>keras.models.load_model(\"models/{html.escape(r['file'])}\")</code>"]
                    for r in rows])
 
@@ -110,7 +98,6 @@ def write(h) -> Path:
     import shlex
     import sys
 
-    from cnnlab.handin.pages import css
     out = h.out
     listing = [[_a(str(p.relative_to(out)), str(p.relative_to(out))), f"{p.stat().st_size / 1e3:,.0f} kB"]
                for p in files(out)]

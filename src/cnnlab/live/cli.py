@@ -59,7 +59,8 @@ def register(sub) -> None:
     src.add_argument("--video", help="a video file instead of a camera")
     src.add_argument("--image", help="one image file instead of a camera")
     p.add_argument("--whole-image", action="store_true",
-                   help="with --image: the image is a face crop (e.g. a FER-2013 image): classify it whole, no detection")
+                   help="with --image: the image is a face crop (e.g. a FER-2013 image): "
+                        "classify it whole, no detection")
     p.add_argument("--out", help="write the annotated video (.mp4, .avi) or, with --image, image (.png, .jpg); "
                                  "a file in and --out/--log given: no window")
     p.add_argument("--log", help="write one JSON line per frame (its time; box, label, probabilities per face), then "

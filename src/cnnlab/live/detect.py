@@ -96,7 +96,8 @@ class YuNetDetector:
                  score: float = YUNET_SCORE, nms: float = 0.3, top_k: int = 50, crop: dict | None = None):
         path = Path(model_path) if model_path else yunet_model_path()
         if not path.is_file():
-            raise DataError(f"{path}: the YuNet face detector file is missing; reinstall cnnlab, or use --detector haar")
+            raise DataError(f"{path}: the YuNet face detector file is missing; "
+                            "reinstall cnnlab, or use --detector haar")
         try:
             self.net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score, nms, top_k)
         except cv2.error:

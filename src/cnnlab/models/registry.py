@@ -57,7 +57,8 @@ def resolve(arch: str, num_classes: int, input_shape, param_budget: int | None =
     hparams = {k: v for k, v in hparams.items() if v is not None}
     sized_by = MODELS[arch][2]
     if arch == "mlp" and param_budget is None:
-        param_budget = budget_of("cnn", num_classes, input_shape, **{k: v for k, v in hparams.items() if k in ("mean", "std")})
+        normalisation = {k: v for k, v in hparams.items() if k in ("mean", "std")}
+        param_budget = budget_of("cnn", num_classes, input_shape, **normalisation)
     if param_budget is not None:
         from cnnlab.models import budget
         if sized_by is None:

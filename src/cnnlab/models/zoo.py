@@ -26,7 +26,8 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 # depth -> (torchvision constructor, weights enum, the ImageNet weights used by --weights imagenet)
 RESNETS = {18: ("resnet18", "ResNet18_Weights", "IMAGENET1K_V1"), 50: ("resnet50", "ResNet50_Weights", "IMAGENET1K_V2")}
 # kuangliu/pytorch-cifar's MobileNetV2: (expansion t, channels c, blocks n, stride s); the 24-channel stage has stride 1
-CIFAR_SETTING = [[1, 16, 1, 1], [6, 24, 2, 1], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]]
+CIFAR_SETTING = [[1, 16, 1, 1], [6, 24, 2, 1], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2],
+                 [6, 320, 1, 1]]
 
 
 def _rgb(x: torch.Tensor) -> torch.Tensor:
@@ -48,7 +49,7 @@ class ResNet(nn.Module):
         self.norm = Normalize(*((IMAGENET_MEAN, IMAGENET_STD) if normalize == "imagenet" else (mean, std)))
         self.net = getattr(torchvision.models, RESNETS[depth][0])(num_classes=num_classes)
         self.dropout = nn.Dropout(dropout)
-        if backbone_lr_scale != 1.0:  # read by the engine's optimiser: the final layer at the full rate, the rest scaled
+        if backbone_lr_scale != 1.0:  # read by the engine's optimiser: the final layer at full rate, the rest scaled
             self.lr_scales = {"net.fc.": 1.0, "": float(backbone_lr_scale)}
 
     @property
@@ -131,7 +132,8 @@ def load_backbone(model: ResNet, state_dict: dict, where: str, check_only: bool 
               if theirs[k].shape != own[k].shape]
     arch = RESNETS[model.depth][0]
     if missing or unexpected or shapes:
-        parts = [f"missing keys: {_names(missing)}" if missing else "", f"unexpected keys: {_names(unexpected)}" if unexpected else "",
+        parts = [f"missing keys: {_names(missing)}" if missing else "",
+                 f"unexpected keys: {_names(unexpected)}" if unexpected else "",
                  f"other shapes (file vs model): {_names(shapes, 3)}" if shapes else ""]
         raise DataError(f"{where}: not {arch} weights ({'; '.join(p for p in parts if p)}); give a {arch} state dict "
                         "(torchvision key names)")

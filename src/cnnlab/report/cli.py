@@ -25,7 +25,7 @@ def run_report(args) -> int:
 
 def run_notebooks(args) -> int:
     from cnnlab.errors import RunError
-    from cnnlab.report.notebooks import default_folder, find, run_all
+    from cnnlab.report.run_notebooks import default_folder, find, run_all
     folder = Path(args.notebooks) if args.notebooks else default_folder()
     paths = find(folder, args.only)
     results = run_all(paths, Path(args.out), quick=args.quick, data=args.data, timeout=args.timeout, quiet=args.quiet)

@@ -151,7 +151,8 @@ def markdown_table(props: dict, relative_time: dict | None = None, headers: dict
     """One row per activation; `headers` may translate the column titles; relative time cells end with ×."""
     headers = headers or {}
     cols = COLUMNS + ([("relative_time", "relative time (measured)", "{:.2f}×")] if relative_time else [])
-    lines = ["| " + " | ".join([headers.get("activation", "activation")] + [headers.get(k, h) for k, h, _ in cols]) + " |",
+    titles = [headers.get("activation", "activation")] + [headers.get(k, h) for k, h, _ in cols]
+    lines = ["| " + " | ".join(titles) + " |",
              "|" + "---|" * (len(cols) + 1)]
     for name, row in props.items():
         row = dict(row, relative_time=(relative_time or {}).get(name))

@@ -76,7 +76,8 @@ def loss_scenarios() -> list[tuple[str, list[float], list[float]]]:
     ]
 
 
-def dilated_reach(kernel: int, dilation: int, layers: int = 3, at=(0, 0), padding: int = 0, n: int | None = None) -> dict:
+def dilated_reach(kernel: int, dilation: int, layers: int = 3, at=(0, 0), padding: int = 0,
+                  n: int | None = None) -> dict:
     """Which input pixels reach output (i, j) of `layers` stacked dilated k×k convolutions (stride 1), read from
     the gradient of real nn.Conv2d layers with all-ones weights (float64)."""
     import torch
@@ -156,7 +157,8 @@ def q3_checks() -> dict:
                          "module": repr(module).replace("\n", " ")})
     for row, m in zip(result["layers"], measured):
         row["torch"] = m
-        row["match"] = row["output"] == m["output"] and row["params"] == m["params"] and row["non_trainable"] == m["stats"]
+        row["match"] = (row["output"] == m["output"] and row["params"] == m["params"]
+                        and row["non_trainable"] == m["stats"])
     result["torch_total"] = sum(p.numel() for p in net.parameters())
     return result
 
@@ -454,7 +456,8 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
         "bn_running_mean_hand": vec(bn["running_mean_by_hand"]), "bn_running_var_hand": vec(bn["running_var_by_hand"]),
         "bn_train_mean": vec(bn["train_output_mean"]), "bn_train_std": vec(bn["train_output_std"]),
         "bn_eval_mean": vec(bn["eval_output_mean"]), "bn_eval_std": vec(bn["eval_output_std"]),
-        "bn_diff_train": bound(bn["max_abs_diff_train_vs_hand"]), "bn_diff_eval": bound(bn["max_abs_diff_eval_vs_hand"]),
+        "bn_diff_train": bound(bn["max_abs_diff_train_vs_hand"]),
+        "bn_diff_eval": bound(bn["max_abs_diff_eval_vs_hand"]),
         "bn_n": str(bn["values_per_channel"]), "bn_restore_diff": bound(v["bn_restore"]),
     })
     s["q3_bn_params"] = num(by_layer[3]["params"])
@@ -485,7 +488,8 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
     s.update({"ex_x": vec(x), "ex_k": vec(k), "ex_b": num(ex["b"]), "ex_w": vec(w), "ex_a": num(ex["a"]),
               "ex_y": num(ex["y"]), "ex_z": vec(z), "ex_v": vec(r["v"]), "ex_yhat": num(r["y_hat"], 6),
               "ex_loss": num(r["loss"], 6), "ex_e": num(r["dL_dy_hat"], 6), "ex_dw": vec(r["dL_dw"], 6),
-              "ex_da": num(r["dL_da"], 6), "ex_dv": vec(r["dL_dv"], 6), "ex_dz": vec(al, 6), "ex_dk": vec(r["dL_dk"], 6),
+              "ex_da": num(r["dL_da"], 6), "ex_dv": vec(r["dL_dv"], 6), "ex_dz": vec(al, 6),
+              "ex_dk": vec(r["dL_dk"], 6),
               "ex_db": num(r["dL_db"], 6), "ex_dx": vec(r["dL_dx"], 6), "ex_diff": bound(v["conv1d_diff"]),
               "ex_cli": " ".join(f"--{key}{'=' if str(val).startswith('-') else ' '}" +
                                  (",".join(f"{u:g}" for u in val) if isinstance(val, list) else f"{val:g}")
@@ -494,15 +498,15 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
     def term(a, b):
         return f"({num(a, 6)})({num(b, 6)})"
     s["ex_z_lines"] = "\n".join(
-        f"    z{j + 1} = " + " + ".join(term(k[i], x[j + i]) for i in range(len(k))) + f" + {num(ex['b'])} = {num(z[j], 6)}"
-        for j in range(len(z)))
+        f"    z{j + 1} = " + " + ".join(term(k[i], x[j + i]) for i in range(len(k)))
+        + f" + {num(ex['b'])} = {num(z[j], 6)}" for j in range(len(z)))
     s["ex_v_lines"] = "\n".join(
         f"    v{j + 1} = max({num(z[j], 6)}, {num(z[j + 1], 6)}, 0) = {num(r['v'][j], 6)}" for j in range(len(r["v"])))
     s["ex_yhat_line"] = ("    ŷ = " + " + ".join(term(w[j], r["v"][j]) for j in range(len(w))) +
                          f" + {num(ex['a'])} = {num(r['y_hat'], 6)}")
     s["ex_dk_lines"] = "\n".join(
-        f"    ∂L/∂k{i + 1} = " + " + ".join(term(al[j], x[j + i]) for j in range(len(al))) + f" = {num(r['dL_dk'][i], 6)}"
-        for i in range(len(k)))
+        f"    ∂L/∂k{i + 1} = " + " + ".join(term(al[j], x[j + i]) for j in range(len(al)))
+        + f" = {num(r['dL_dk'][i], 6)}" for i in range(len(k)))
     s["ex_dx_lines"] = "\n".join(
         f"    ∂L/∂x{m + 1} = " + (" + ".join(term(al[j], k[m - j]) for j in range(len(al)) if 0 <= m - j < len(k)))
         + f" = {num(r['dL_dx'][m], 6)}" for m in range(len(x)))
@@ -514,7 +518,8 @@ def fill(lang: str, v: dict, measured: dict) -> dict[str, str]:
     s["ex_no_grad"] = ", ".join(f"z{m + 1}" for m in range(len(z)) if al[m] == 0) or "—"
     s["ex_delta"] = vec(r["dL_dv"], 6)
     q4e = v["q4e"]
-    s["q4e_n"], s["q4e_d"], s["q4e_m"], s["q4e_diff"] = num(q4e["n"]), num(q4e["d"]), num(q4e["m"]), bound(q4e["max_abs_diff"])
+    s["q4e_n"], s["q4e_d"], s["q4e_m"] = num(q4e["n"]), num(q4e["d"]), num(q4e["m"])
+    s["q4e_diff"] = bound(q4e["max_abs_diff"])
     return s
 
 

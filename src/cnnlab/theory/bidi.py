@@ -11,7 +11,7 @@ and every number with a sign as a left-to-right isolate, so it reads as written 
   outside, with its partner.
 
 Links, HTML tags, images and emphasis markers are left as they are; Persian letters and Persian punctuation end a
-run. tests/test_theory_bidi.py checks the result independently: nothing of a formula is left outside an island.
+run. tests/theory/test_bidi.py checks the result independently: nothing of a formula is left outside an island.
 """
 
 from __future__ import annotations

@@ -109,7 +109,8 @@ def run_activations(args) -> int:
         deep = f"deep_std_after_{activations.DEPTH}"  # the column says how its stack was initialised
         print(activations.markdown_table(props, relative or None,
                                          {deep: f"std after {activations.DEPTH} layers (LeCun-normal weights)"}))
-    print(f"wrote {args.out}/activations.png, activations.md, activations.json", file=sys.stderr if args.json else sys.stdout)
+    print(f"wrote {args.out}/activations.png, activations.md, activations.json",
+          file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -168,8 +169,9 @@ def register(subparsers) -> None:
             "FLATTEN; FC-N; DROPOUT. The assignment's notation is accepted as written, e.g. 'Input 32×32×3, CONV3-8, "
             "ReLU, POOL-2, BATCHNORM, CONV5-16(3, 2), ...' (CONV5-16(3, 2): stride 3, padding 2). Batch norm's "
             "running mean/var are listed as non-trainable.")
-    p.add_argument("spec", nargs="+", help="the layers, e.g. \"CONV3-8 ReLU POOL-2 BATCHNORM CONV5-16(3, 2) ReLU POOL-2 "
-                                          "FLATTEN FC-10\" (may start with the input row: \"Input 32×32×3 ...\")")
+    p.add_argument("spec", nargs="+",
+                   help="the layers, e.g. \"CONV3-8 ReLU POOL-2 BATCHNORM CONV5-16(3, 2) ReLU POOL-2 "
+                        "FLATTEN FC-10\" (may start with the input row: \"Input 32×32×3 ...\")")
     p.add_argument("--input", help="input size HxWxC (default: the spec's Input row, else 32x32x3)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -236,7 +238,8 @@ def register(subparsers) -> None:
             "Trains the autoencoder of cnnlab.theory.autoencoder (noisy input -> clean target) and writes "
             "reconstructions.png, denoising.png, autoencoder.json (test MSEs) and autoencoder.pt.")
     p.add_argument("--out", required=True, help="folder to write")
-    p.add_argument("--data", help="EMNIST folder (docs/datasets.md shows its layout); default: the sample shipped with cnnlab")
+    p.add_argument("--data",
+                   help="EMNIST folder (docs/datasets.md shows its layout); default: the sample shipped with cnnlab")
     p.add_argument("--epochs", type=positive_int, default=3, help="passes over the training images")
     p.add_argument("--batch-size", type=positive_int, default=64, help="mini-batch size")
     p.add_argument("--noise", type=nonneg_float, default=0.3, help="std of the Gaussian noise added to the inputs")

@@ -183,7 +183,8 @@ def format_result(r: dict) -> str:
         f"  learnable: gamma = {fmt(b['learnable']['weight']['value'])}, beta = {fmt(b['learnable']['bias']['value'])}",
         f"  running mean {fmt(b['running_mean'])} (by hand {fmt(b['running_mean_by_hand'])})",
         f"  running var  {fmt(b['running_var'])} (by hand {fmt(b['running_var_by_hand'])})",
-        f"  train output mean per channel {fmt(b['train_output_mean'])} (= beta), std {fmt(b['train_output_std'])} (≈ |gamma|)",
+        f"  train output mean per channel {fmt(b['train_output_mean'])} (= beta), "
+        f"std {fmt(b['train_output_std'])} (≈ |gamma|)",
         f"  eval output mean per channel {fmt(b['eval_output_mean'])}, std {fmt(b['eval_output_std'])}",
         f"  max |torch - hand|: train {b['max_abs_diff_train_vs_hand']:.2e}, eval {b['max_abs_diff_eval_vs_hand']:.2e}",
         "Gridding: input pixels reaching one output of three 3x3 convolutions:",

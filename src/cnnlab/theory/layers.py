@@ -134,7 +134,8 @@ def split_input(tokens: list[str]) -> tuple[list[int] | None, list[str]]:
     if m[1]:
         return parse_input(m[1]), tokens[1:]
     if len(tokens) < 2:
-        raise UsageError("the spec starts with 'Input' but gives no size after it; write e.g. 'Input 32x32x3 CONV3-8 ...'")
+        raise UsageError("the spec starts with 'Input' but gives no size after it; "
+                         "write e.g. 'Input 32x32x3 CONV3-8 ...'")
     return parse_input(tokens[1]), tokens[2:]
 
 
@@ -143,7 +144,8 @@ def resolve(spec: str | list[str], input_shape: str | list[int] | None) -> tuple
     (both may be given when they agree); 32x32x3 when neither says."""
     tokens = tokenize(spec) if isinstance(spec, str) else list(spec)
     written, tokens = split_input(tokens)
-    given = None if input_shape is None else (parse_input(input_shape) if isinstance(input_shape, str) else list(input_shape))
+    given = None if input_shape is None else (
+        parse_input(input_shape) if isinstance(input_shape, str) else list(input_shape))
     if written and given and written != given:
         raise UsageError(f"the spec's Input row says {'x'.join(map(str, written))} but --input says "
                          f"{'x'.join(map(str, given))}; give one of them")

@@ -50,8 +50,8 @@ def receptive_field(layers: int, kernel: int, dilation=1, stride=1, padding: int
     jumps = [1]
     for s in strides:
         jumps.append(jumps[-1] * s)
-    size = 1 + sum(d * (kernel - 1) * jumps[l] for l, d in enumerate(dilations))
-    pad_total = sum(padding * jumps[l] for l in range(layers))
+    size = 1 + sum(d * (kernel - 1) * jumps[layer] for layer, d in enumerate(dilations))
+    pad_total = sum(padding * jumps[layer] for layer in range(layers))
     jump = jumps[-1]
     offs = offsets(kernel, dilations, strides)
     assert offs[-1] == size - 1
@@ -67,7 +67,7 @@ def receptive_field(layers: int, kernel: int, dilation=1, stride=1, padding: int
                         f"({strides[0]}^{layers} − 1)/({strides[0]} − 1) = {size}")
     else:
         size_formula = "1 + Σ_l D_l·(K−1)·S_1⋯S_{l−1} = 1 + " + " + ".join(
-            f"{d}·{kernel - 1}·{jumps[l]}" for l, d in enumerate(dilations)) + f" = {size}"
+            f"{d}·{kernel - 1}·{jumps[layer]}" for layer, d in enumerate(dilations)) + f" = {size}"
     start = (f"{jump}·i" if jump > 1 else "i") + (f" − {pad_total}" if pad_total else "")
     return {
         "layers": layers, "kernel": kernel, "dilation": dilations, "stride": strides, "padding": padding,

@@ -144,7 +144,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(404, f"no such endpoint: {path}; POST images to /api/predict")
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if not ctype.startswith("image/"):
-            return self.error(415, f"Content-Type {ctype or 'missing'}: send an image (image/jpeg, image/png, image/webp)")
+            return self.error(415, f"Content-Type {ctype or 'missing'}: "
+                                   "send an image (image/jpeg, image/png, image/webp)")
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
