@@ -18,12 +18,14 @@ from pathlib import Path
 
 from benchmarks.common import machine, write
 
+from cnnlab.engine.runfolder import RunFolder
+
 
 def summary(out: Path) -> dict:
     for name in ("comparison.json", "sweep.json"):
         if (out / name).exists():
             return json.loads((out / name).read_text())
-    m = json.loads((out / "metrics.json").read_text())
+    m = json.loads(RunFolder(out).metrics.read_text())
     keep = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "params_total", "best_epoch", "train_seconds",
             "images_per_second", "num_samples")
     return {**{k: m[k] for k in keep if k in m},
@@ -46,7 +48,8 @@ def main():
     out = Path(cmd[cmd.index("--out") + 1])
     if not args.existing:
         subprocess.run([sys.executable, "-m", "cnnlab", *cmd], check=True)
-    config = out / "config.json" if (out / "config.json").exists() else next(out.glob("*/config.json"), None)
+    config = RunFolder(out).config
+    config = config if config.exists() else next(out.glob(f"*/{RunFolder.CONFIG}"), None)
     device = json.loads(config.read_text())["environment"].get("cuda_device") if config else None
     results = summary(out)
     write(args.name, results, note=args.note, kind="speed" if args.speed else None, echo=False,

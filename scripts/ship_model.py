@@ -40,10 +40,12 @@ def main():
     from cnnlab.engine.checkpoint import build_from_checkpoint
     from cnnlab.engine.evaluate import evaluate
     from cnnlab.engine.metrics import classification_metrics
+    from cnnlab.engine.runfolder import RunFolder
     run = Path(args.run)
-    ckpt = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
-    metrics = json.loads((run / "metrics.json").read_text())
-    config = json.loads((run / "config.json").read_text())
+    folder = RunFolder(run)
+    ckpt = torch.load(folder.best, map_location="cpu", weights_only=False)
+    metrics = json.loads(folder.metrics.read_text())
+    config = json.loads(folder.config.read_text())
     keep = {k: ckpt[k] for k in ("model", "arch", "num_classes", "classes", "input_shape", "model_kwargs", "dataset",
                                  "config", "epoch", "val_acc", "tta") if k in ckpt}
     tta = ckpt.get("tta", "none")

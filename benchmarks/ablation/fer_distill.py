@@ -25,6 +25,7 @@ from benchmarks.common import FER, write
 
 from cnnlab.engine.config import TrainConfig
 from cnnlab.engine.metrics import classification_metrics
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.engine.train import load_splits
 from cnnlab.experiments.fer import CPU
 from cnnlab.runs import load_model
@@ -41,8 +42,8 @@ def describe(ref: str) -> dict:
     """Epochs and teacher of a run folder (from its config.json and distill.json)."""
     folder = Path(ref)
     info = {"model": ref}
-    if (folder / "config.json").exists():
-        cfg = json.loads((folder / "config.json").read_text())
+    if RunFolder(folder).config.exists():
+        cfg = json.loads(RunFolder(folder).config.read_text())
         info |= {"epochs": cfg["epochs"], "seed": cfg["seed"]}
     if (folder / "distill.json").exists():
         kd = json.loads((folder / "distill.json").read_text())

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import torch
 
@@ -21,6 +20,7 @@ from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint
 from cnnlab.engine.config import TrainConfig
 from cnnlab.engine.evaluate import predict_logits
 from cnnlab.engine.metrics import classification_metrics
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.engine.train import load_splits
 
 
@@ -28,7 +28,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run")
     args = ap.parse_args()
-    ckpt = load_checkpoint(Path(args.run) / "last.pt")
+    ckpt = load_checkpoint(RunFolder(args.run).last)
     if not ckpt.get("ema"):
         sys.exit(f"{args.run}/last.pt holds no moving average: train with --ema 0.999")
     cfg = TrainConfig.from_dict(ckpt["config"])

@@ -21,6 +21,7 @@ from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint
 from cnnlab.engine.config import TrainConfig, apply_overrides
 from cnnlab.engine.evaluate import evaluate
 from cnnlab.engine.metrics import classification_metrics
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.engine.train import load_splits, train
 from cnnlab.experiments import defaults
 
@@ -38,12 +39,12 @@ def main() -> None:
          "epochs": args.epochs, "out": str(Path(args.runs) / args.name), "quiet": True}
     d["augment"], d["model_kwargs"] = dict(d["augment"]), dict(d["model_kwargs"])
     cfg = TrainConfig.from_dict(apply_overrides(d, args.set)).check()
-    cfg = dataclasses.replace(cfg, resume=(Path(cfg.out) / "last.pt").exists())
+    cfg = dataclasses.replace(cfg, resume=RunFolder(cfg.out).last.exists())
     t0 = time.time()
     train(cfg)
     wall = time.time() - t0
     _, val, _ = load_splits(cfg)
-    ckpt = load_checkpoint(Path(cfg.out) / "best.pt")
+    ckpt = load_checkpoint(RunFolder(cfg.out).best)
     model = build_from_checkpoint(ckpt)
     scores = {}
     for tta in ("none", "flip"):

@@ -24,6 +24,7 @@ from cnnlab.data.tensors import to_float
 from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint
 from cnnlab.engine.config import TrainConfig
 from cnnlab.engine.metrics import classification_metrics
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.engine.train import load_splits
 
 
@@ -54,7 +55,7 @@ def main():
     args = ap.parse_args()
     load = os.getloadavg()[0]
     run = Path(args.run)
-    ckpt = load_checkpoint(run / "best.pt")
+    ckpt = load_checkpoint(RunFolder(run).best)
     cfg = TrainConfig.from_dict(ckpt["config"])
     _, val, _ = load_splits(cfg)
     model = build_from_checkpoint(ckpt).eval()

@@ -6,6 +6,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.errors import UsageError
 
 
@@ -24,9 +25,11 @@ def shipped_cards() -> list[dict]:
 def checkpoint_path(ref: str) -> Path:
     p = Path(ref)
     if p.is_dir():
-        if (p / "best.pt").exists():
-            return p / "best.pt"
-        raise UsageError(f"{p}: no best.pt in this folder; give a run folder made by 'cnnlab train' (or a shipped model name)")
+        best = RunFolder(p).best
+        if best.exists():
+            return best
+        raise UsageError(f"{p}: no {RunFolder.BEST} in this folder; give a run folder made by 'cnnlab train' "
+                         "(or a shipped model name)")
     if p.is_file():
         return p
     for card in shipped_cards():

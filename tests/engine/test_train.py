@@ -71,6 +71,56 @@ def test_refuses_to_overwrite_a_run(cnn_run, emnist_sample):
     assert (cnn_run / "best.pt").read_bytes() == before
 
 
+DESCRIPTION = {"arch", "num_classes", "classes", "input_shape", "model_kwargs", "dataset", "config"}
+RUN_CHECKPOINTS = {  # the keys of best.pt and last.pt, of train() and of the teacher's linear probe
+    "train": ({"model", *DESCRIPTION, "tta", "epoch", "val_acc"},
+              {"model", *DESCRIPTION, "tta", "ema", "optimizer", "scheduler", "epoch", "step", "global_step", "history",
+               "best", "stats", "rng"}),
+    "probe": ({"model", *DESCRIPTION, "epoch", "val_acc"},
+              {"model", *DESCRIPTION, "optimizer", "epoch", "step", "history", "best"})}
+
+
+def test_train_and_the_linear_probe_write_the_files_runfolder_names(cnn_run, emnist_sample, tmp_path):
+    """The run folder of train() and that of the linear probe (ResNet-18 on random weights, on gray EMNIST at
+    32x32): the files RunFolder names, and checkpoints with the same keys as before RunFolder wrote them."""
+    import dataclasses
+
+    from cnnlab.distill.teacher import linear_probe, model_kwargs
+    from cnnlab.engine.config import TrainConfig
+    from cnnlab.engine.runfolder import RunFolder
+    cfg = TrainConfig(dataset="emnist", data=str(emnist_sample), model="resnet18", epochs=2, batch_size=64,
+                      limit_train=300, limit_test=100, out=str(tmp_path / "probe"), device="cpu", quiet=True)
+    linear_probe(dataclasses.replace(cfg, model_kwargs=model_kwargs(cfg, 32)), weights="none")
+    for kind, path in (("train", cnn_run), ("probe", tmp_path / "probe")):
+        run = RunFolder(path)
+        for f in (run.config, run.history, run.metrics, run.last, run.best, run.curves, run.confusion):
+            assert f.is_file(), f
+        assert run.holds_run() and any(run.tb.iterdir())
+        assert list(history(path)[0]) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss",
+                                          "test_acc", "lr", "seconds"]
+        best, last = (set(torch.load(f, weights_only=False)) for f in (run.best, run.last))
+        assert (best, last) == RUN_CHECKPOINTS[kind], kind
+        assert {"accuracy", "best_epoch", "train_seconds"} <= set(json.loads(run.metrics.read_text()))
+
+
+def test_resume_refuses_a_checkpoint_missing_a_key(cnn_run, tmp_path):
+    from cnnlab.engine.runfolder import RunFolder
+    from cnnlab.errors import DataError, UsageError
+    state = torch.load(cnn_run / "last.pt", weights_only=False)
+    run = RunFolder(tmp_path)
+    assert not run.holds_run() and run.prepare(resume=False) is None
+    for key in ("scheduler", "rng", "arch"):  # a state of the loop, and what rebuilds the model
+        torch.save({k: v for k, v in state.items() if k != key}, run.last)
+        with pytest.raises(DataError, match=f"missing .*'{key}'"):
+            run.prepare(resume=True, settings={"model": "cnn"})
+    torch.save(state, run.last)
+    assert run.prepare(resume=True, settings={"model": "cnn"})["epoch"] == 2
+    with pytest.raises(UsageError, match="model='cnn'"):
+        run.prepare(resume=True, settings={"model": "mlp"})
+    with pytest.raises(UsageError, match="already holds a run"):
+        run.prepare(resume=False)
+
+
 RESUMABLE = ["train", "emnist", "--model", "cnn", "--epochs", "2", *SMALL]
 
 

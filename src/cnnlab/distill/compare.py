@@ -24,6 +24,7 @@ import torch
 from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
 from cnnlab.engine.config import TrainConfig, config_for_run
 from cnnlab.engine.logging import log
+from cnnlab.engine.runfolder import RunFolder
 
 COMMON = ("dataset", "data", "seed", "device", "val_fraction", "limit_train", "limit_test", "cache_dir", "download",
           "quiet", "resume", "checkpoint_steps", "eval_batch_size")
@@ -35,7 +36,7 @@ def teacher_config(base: TrainConfig, recipe: dict, out: Path, arch: str, epochs
 
 
 def _finished(run: Path, resume: bool, quiet: bool) -> bool:
-    if resume and (run / "metrics.json").exists():
+    if resume and RunFolder(run).metrics.exists():
         log(f"finished run found in {run}, reusing it", quiet)
         return True
     return False
@@ -102,7 +103,7 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
     best = result["best"]
     if sweep_cfg.epochs == student.epochs:
         runs["student"] = Path(best["run"])
-    elif student.resume and (runs["student"] / "metrics.json").exists():
+    elif student.resume and RunFolder(runs["student"]).metrics.exists():
         check_same(runs["student"], {"teacher": teacher, "alpha": best["alpha"], "tau": best["tau"],
                                      "t2_scale": t2_scale})
         log(f"finished run found in {runs['student']}, reusing it", student.quiet)
@@ -137,11 +138,11 @@ def row(name: str, run: Path, cfg: TrainConfig) -> dict:
     """One line of the table; inference speed is measured now, on the test images, on cfg's device."""
     from cnnlab import data
     from cnnlab.runs import load_model
-    m = json.loads((run / "metrics.json").read_text())
+    m = json.loads(RunFolder(run).metrics.read_text())
     dev = _device(cfg)
     model, ckpt = load_model(str(run), dev)
     images = data.load(cfg.dataset, cfg.data, "test", cache=cfg.cache_dir).images
-    epochs = len((run / "history.csv").read_text().strip().splitlines()) - 1
+    epochs = len(RunFolder(run).history.read_text().strip().splitlines()) - 1
     return {"model": name, "arch": ckpt["arch"], "run": str(run), "accuracy": m["accuracy"],
             "precision_macro": m["precision_macro"], "recall_macro": m["recall_macro"], "f1_macro": m["f1_macro"],
             "params": m["params_total"], "params_trained": m["params_trainable"], "epochs": epochs,

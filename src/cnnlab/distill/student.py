@@ -21,6 +21,7 @@ from cnnlab.distill.loss import check, kd_loss
 from cnnlab.engine.checkpoint import atomic_write_json
 from cnnlab.engine.config import TrainConfig
 from cnnlab.engine.evaluate import autocast
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.errors import UsageError
 
 
@@ -152,7 +153,8 @@ def _record(out: Path, info: dict, resume: bool) -> None:
     """distill.json: teacher, alpha, tau, t2_scale. A resumed run must use the same ones."""
     if int(os.environ.get("RANK", "0")) != 0:
         return
-    holds_run = any((out / f).exists() for f in ("last.pt", "best.pt"))
+    run = RunFolder(out)
+    holds_run = run.last.exists() or run.best.exists()
     if holds_run and resume:
         check_same(out, info)
     if not holds_run or resume:
@@ -164,7 +166,8 @@ def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau
     """Train cfg's student into cfg.out: with kd_loss against `teacher` (a run folder / checkpoint / shipped name, or
     several separated by commas: their ensemble), or with the plain cross-entropy when teacher is None or 'none'.
     Returns the engine's result (test metrics)."""
-    from cnnlab.engine.train import class_weights, load_splits, train
+    from cnnlab.engine.optim import class_weights
+    from cnnlab.engine.train import load_splits, train
     check(alpha, tau)
     out = Path(cfg.out)
     if teacher in (None, "", "none"):

@@ -13,6 +13,7 @@ from cnnlab.distill.loss import check
 from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
 from cnnlab.engine.config import TrainConfig, config_for_run
 from cnnlab.engine.logging import log
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.page.numbers import number
 
 
@@ -34,7 +35,7 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
         for tau in taus:
             run = out / run_name(alpha, tau)
             cfg = config_for_run(base, out=str(run))
-            if base.resume and (run / "metrics.json").exists():
+            if base.resume and RunFolder(run).metrics.exists():
                 check_same(run, {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
                                  "teacher_flip": teacher_flip, "teacher_targets": teacher_targets})
                 log(f"sweep: alpha {alpha:g}, tau {tau:g}: finished run found in {run}, reusing it", base.quiet)
@@ -43,7 +44,7 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
                 result = train_student(cfg, teacher, alpha, tau, t2_scale, logits_of, teacher_flip, teacher_targets)
                 if result.get("stopped"):
                     return {"stopped": True}
-            m = json.loads((run / "metrics.json").read_text())
+            m = json.loads(RunFolder(run).metrics.read_text())
             rows.append({"alpha": alpha, "tau": tau, "accuracy": m["accuracy"], "f1_macro": m["f1_macro"],
                          "precision_macro": m["precision_macro"], "recall_macro": m["recall_macro"],
                          "epochs": base.epochs, "seconds": m["train_seconds"], "run": str(run)})

@@ -7,8 +7,9 @@
   `init_model` hook and the backbone at `backbone_lr_scale` times the head's learning rate (the model's
   `lr_scales`, read by the engine's optimiser).
 
-Both write a standard run folder (config.json, history.csv, best.pt, last.pt, tb/, metrics.json, plots/), so
-`cnnlab eval`, `predict` and `report` work on a teacher as on any run; teacher.json adds mode and weights.
+Both write a standard run folder through `RunFolder` (config.json, history.csv, best.pt, last.pt, tb/, metrics.json,
+plots/), so `cnnlab eval`, `predict` and `report` work on a teacher as on any run; teacher.json adds mode and
+weights.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from cnnlab.engine.checkpoint import atomic_torch_save, atomic_write_json
+from cnnlab.engine.checkpoint import atomic_write_json
 from cnnlab.engine.config import TrainConfig
 from cnnlab.engine.logging import log
+from cnnlab.engine.runfolder import RunFolder, history_row, model_description
 from cnnlab.errors import UsageError
 
 MODES = ("linear-probe", "finetune")
@@ -152,18 +154,20 @@ def linear_probe(cfg: TrainConfig, weights: str = "imagenet") -> dict:
     from cnnlab.data.tensors import batch_indices
     from cnnlab.engine import distributed
     from cnnlab.engine.config import save_config
-    from cnnlab.engine.logging import TensorBoard, write_history
-    from cnnlab.engine.train import final_metrics, load_splits, make_optimizer, make_schedule, prepare_run_folder
+    from cnnlab.engine.logging import TensorBoard
+    from cnnlab.engine.optim import make_optimizer, make_schedule
+    from cnnlab.engine.train import final_metrics, load_splits
     from cnnlab.models import registry
     from cnnlab.models.common import count_params
 
     out = Path(cfg.out)
-    if cfg.resume and (out / "metrics.json").exists():
+    run = RunFolder(out)
+    if cfg.resume and run.metrics.exists():
         log(f"linear probe: finished run found in {out}, reusing it", cfg.quiet)
-        return json.loads((out / "metrics.json").read_text())
+        return json.loads(run.metrics.read_text())
     d = distributed.setup(cfg.device)
     if not cfg.resume:
-        prepare_run_folder(cfg, out)  # refuses to overwrite a run
+        run.prepare(resume=False)  # refuses to overwrite a run
     quiet = cfg.quiet or not d.is_main
     dev = d.device
     train_set, val_set, test_set = load_splits(cfg)
@@ -200,14 +204,13 @@ def linear_probe(cfg: TrainConfig, weights: str = "imagenet") -> dict:
         opt = make_optimizer(cfg, head)
         batches0 = batch_indices(len(train_set), cfg.batch_size, True, cfg.seed, 0)
         sched = make_schedule(cfg, opt, len(batches0))
-        meta = {"arch": cfg.model, "num_classes": len(classes), "classes": classes, "input_shape": shape,
-                "model_kwargs": kw, "dataset": cfg.dataset, "config": cfg.to_dict()}
+        description = model_description(cfg.model, classes, shape, kw, cfg.dataset, cfg.to_dict())
         out.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, out / "config.json", {"model_kwargs_resolved": kw, "classes": classes, "input_shape": shape,
+        save_config(cfg, run.config, {"model_kwargs_resolved": kw, "classes": classes, "input_shape": shape,
                                                "world_size": d.world, "mode": "linear-probe", "weights": weights,
                                                "samples": {"train": len(train_set), "val": len(val_set),
                                                            "test": len(test_set)}})
-        tb = TensorBoard(out / "tb")
+        tb = TensorBoard(run.tb)
         history, best = [], {"val_acc": -1.0, "epoch": 0}
         for epoch in range(cfg.epochs):
             t1 = time.perf_counter()
@@ -230,31 +233,27 @@ def linear_probe(cfg: TrainConfig, weights: str = "imagenet") -> dict:
             val, test = _head_eval(head, feats["val"], labels["val"]), _head_eval(head, feats["test"], labels["test"])
             if cfg.schedule == "plateau":
                 sched.step(val["acc"] if val["acc"] is not None else 0.0)
-            row = {"epoch": epoch + 1, "train_loss": float(total[0] / total[2]), "train_acc": float(total[1] / total[2]),
-                   "val_loss": val["loss"], "val_acc": val["acc"], "test_loss": test["loss"], "test_acc": test["acc"],
-                   "lr": opt.param_groups[0]["lr"], "seconds": round(seconds, 3), "train_seconds": seconds,
-                   "images": float(total[2])}
+            row = history_row(epoch + 1, total, val, test, opt.param_groups[0]["lr"], seconds)
             history.append(row)
-            write_history(out / "history.csv", history)
+            run.write_history(history)
             tb.epoch(row)
             score = val["acc"] if val["acc"] is not None else float(epoch)
             if score > best["val_acc"]:
                 best = {"val_acc": score, "epoch": epoch + 1}
                 fold_head(model.head, head, mu, sd)
-                atomic_torch_save({"model": model.state_dict(), **meta, "epoch": epoch + 1, "val_acc": val["acc"]},
-                                  out / "best.pt")
+                run.save_best(model.state_dict(), description, epoch=epoch + 1, val_acc=val["acc"])
         tb.close()
         fold_head(model.head, head, mu, sd)  # the last epoch's head
-        atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": cfg.epochs, "step": 0,
-                           "history": history, "best": best, **meta}, out / "last.pt")
+        run.save_last(model.state_dict(), description, optimizer=opt.state_dict(), epoch=cfg.epochs, step=0,
+                      history=history, best=best)
         log(f"linear probe: best epoch {best['epoch']}, val acc {best['val_acc']:.4f}, head trained in "
             f"{sum(h['train_seconds'] for h in history):.1f}s", quiet)
-        metrics = final_metrics(out, test_set, dev, cfg, count_params(model), count_params(model, True),
+        metrics = final_metrics(run, test_set, dev, cfg, count_params(model), count_params(model, True),
                                 best["epoch"], history)
         metrics["feature_seconds"] = round(feature_seconds, 3)
         metrics["train_seconds"] = round(metrics["train_seconds"] + feature_seconds, 3)
         metrics["images_per_second"] = round(len(train_set) * cfg.epochs / metrics["train_seconds"], 1)
-        atomic_write_json(out / "metrics.json", metrics)
+        run.write_metrics(metrics)
         _write_info(out, {"mode": "linear-probe", "arch": cfg.model, "weights": weights, "weights_loaded": loaded,
                           "image_size": kw["image_size"], "feature_seconds": round(feature_seconds, 3)})
         log(f"test accuracy {metrics['accuracy']:.4f}, macro precision {metrics['precision_macro']:.4f}, "

@@ -11,6 +11,9 @@ from cnnlab.errors import DataError
 
 __all__ = ["atomic_torch_save", "atomic_write_json", "atomic_write_text", "load_checkpoint", "build_from_checkpoint"]
 
+# What every checkpoint holds (runfolder.checkpoint writes them): the weights, and what rebuilds their model.
+CHECKPOINT_KEYS = ("model", "arch", "num_classes", "classes", "input_shape")
+
 
 def load_checkpoint(path: Path) -> dict:
     path = Path(path)
@@ -19,8 +22,9 @@ def load_checkpoint(path: Path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
-        raise DataError(f"{path}: not a readable checkpoint ({e.__class__.__name__}); train again or restore it") from None
-    missing = [k for k in ("model", "arch", "num_classes", "classes", "input_shape") if k not in ckpt]
+        raise DataError(f"{path}: not a readable checkpoint ({e.__class__.__name__}); "
+                        "train again or restore it") from None
+    missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
     if missing:
         raise DataError(f"{path}: not a cnnlab checkpoint (missing {missing}); give a run folder made by cnnlab train")
     return ckpt

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnnlab.clikit import DEVICE_HELP, DEVICES
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.errors import UsageError
 
 SCHEDULES = ("cosine", "plateau", "none")
@@ -292,7 +293,7 @@ def config_for_run(cfg: TrainConfig, **changes) -> TrainConfig:
     """`cfg` with `changes` for one run of a multi-run command (compare, sweep, distill compare): with --resume, a
     run that started continues from its last.pt, and one that had not started yet starts."""
     cfg = dataclasses.replace(cfg, **changes)
-    if cfg.resume and not (Path(cfg.out) / "last.pt").exists():
+    if cfg.resume and not RunFolder(cfg.out).last.exists():
         cfg = dataclasses.replace(cfg, resume=False)
     return cfg
 

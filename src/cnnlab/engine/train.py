@@ -6,16 +6,14 @@
     and mirror).
 
 The loop knows nothing about which dataset it trains on: `cnnlab.data` hands it tensors and class names.
-A run folder holds everything (see docs/run-folder.md); `last.pt` is written at the end of every epoch and every
-`checkpoint_steps` steps inside one, so a killed run continues with `--resume` where it stopped.
+A run folder holds everything (`RunFolder`, docs/run-folder.md); `last.pt` is written at the end of every epoch and
+every `checkpoint_steps` steps inside one, so a killed run continues with `--resume` where it stopped.
 """
 
 from __future__ import annotations
 
-import math
 import signal
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -24,12 +22,13 @@ from cnnlab import data as datasets
 from cnnlab.data import augment
 from cnnlab.data.tensors import TensorData, batch_indices, limit, stratified_split, to_float
 from cnnlab.engine import distributed
-from cnnlab.engine.checkpoint import atomic_torch_save, atomic_write_json, load_checkpoint
 from cnnlab.engine.config import RESUME_KEYS, TrainConfig, save_config
 from cnnlab.engine.evaluate import autocast, cpu_has_fast_bf16, evaluate, uses_bf16
-from cnnlab.engine.logging import TensorBoard, log, progress, write_history
+from cnnlab.engine.logging import TensorBoard, log, progress
 from cnnlab.engine.metrics import classification_metrics
-from cnnlab.errors import RunError, UsageError
+from cnnlab.engine.optim import class_weights, make_ema, make_optimizer, make_schedule
+from cnnlab.engine.runfolder import RunFolder, history_row, model_description
+from cnnlab.errors import RunError
 from cnnlab.models import registry
 from cnnlab.models.common import count_params
 from cnnlab.page.numbers import number
@@ -38,55 +37,11 @@ from cnnlab.page.numbers import number
 def load_splits(cfg: TrainConfig) -> tuple[TensorData, TensorData, TensorData]:
     """(train, val, test): val is a stratified slice of train; the test split is never used to pick anything."""
     ds = datasets.get(cfg.dataset)
-    full = limit(ds.load(cfg.data, "train", cache=cfg.cache_dir, download_missing=cfg.download), cfg.limit_train, cfg.seed)
+    full = ds.load(cfg.data, "train", cache=cfg.cache_dir, download_missing=cfg.download)
+    full = limit(full, cfg.limit_train, cfg.seed)
     tr, va = stratified_split(full.labels, cfg.val_fraction, cfg.seed if cfg.split_seed is None else cfg.split_seed)
     test = limit(ds.load(cfg.data, "test", cache=cfg.cache_dir), cfg.limit_test, cfg.seed)
     return full.subset(tr), full.subset(va), test
-
-
-def make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
-    """Weight decay (L2) on weights only, not on biases and batch-norm parameters.
-
-    A model may carry `lr_scales`, {parameter-name prefix: factor} (first match wins), e.g. a pretrained backbone
-    at a tenth of the head's learning rate; the schedule then scales every group alike."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    scales = getattr(model, "lr_scales", None)
-    if scales:
-        factor = {id(p): next((f for k, f in scales.items() if n.startswith(k)), 1.0) for n, p in model.named_parameters()}
-        groups = [{**g, "params": [p for p in g["params"] if factor[id(p)] == f], "lr": cfg.lr * f}
-                  for f in sorted(set(factor.values()), reverse=True) for g in groups]
-        groups = [g for g in groups if g["params"]]
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr)
-    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
-
-
-def make_schedule(cfg: TrainConfig, opt, steps_per_epoch: int):
-    """'cosine': linear warm-up then cosine decay, stepped every batch; 'plateau': halve on a flat val accuracy."""
-    if cfg.schedule == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=3)
-    if cfg.schedule == "none":
-        return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
-    total = max(1, cfg.epochs * steps_per_epoch)
-    warm = max(1, int(cfg.warmup_epochs * steps_per_epoch))
-
-    def factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
-
-
-def class_weights(cfg: TrainConfig, train: TensorData, device) -> torch.Tensor | None:
-    """Loss weight per class: 'balanced' = n / (k · n_c) (every class weighs the same in total), 'sqrt' = the same
-    with the square root of n_c (halfway, in log terms, between none and balanced), both with mean count 1."""
-    if cfg.class_weights == "none":
-        return None
-    counts = torch.bincount(train.labels.cpu(), minlength=len(train.classes)).float().clamp(min=1)
-    w = 1 / counts if cfg.class_weights == "balanced" else 1 / counts.sqrt()
-    return (w * counts.sum() / (w * counts).sum()).to(device)
 
 
 class StopRequest:
@@ -104,24 +59,6 @@ class StopRequest:
         self.requested = True
 
 
-def prepare_run_folder(cfg: TrainConfig, out: Path) -> dict | None:
-    """The state to resume from (or None). Refuses to overwrite a run unless --resume is given."""
-    last = out / "last.pt"
-    if not cfg.resume:
-        if any((out / f).exists() for f in ("last.pt", "best.pt", "history.csv", "metrics.json")):
-            raise UsageError(f"--out {out} already holds a run; pass --resume to continue it, or choose another --out")
-        return None
-    if not last.exists():
-        raise UsageError(f"nothing to resume in {out}: no last.pt; check --out, or leave out --resume to start a new run")
-    state = torch.load(last, map_location="cpu", weights_only=False)
-    old = state["config"]
-    changed = [k for k in RESUME_KEYS if old.get(k) != getattr(cfg, k)]
-    if changed:
-        raise UsageError(f"--resume: {last} was made with other settings ({', '.join(f'{k}={old.get(k)!r}' for k in changed)}); "
-                         "use the same options, or another --out for a new run")
-    return state
-
-
 def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     """Train `cfg` into its run folder; returns the test metrics of best.pt.
 
@@ -131,8 +68,8 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     """
     cfg.check()  # a config made in code (dataclasses.replace) meets the same checks as one from the command line
     d = distributed.setup(cfg.device)
-    out = Path(cfg.out)
-    state = prepare_run_folder(cfg, out)
+    run = RunFolder(cfg.out)
+    state = run.prepare(cfg.resume, {k: getattr(cfg, k) for k in RESUME_KEYS})
     quiet = cfg.quiet or not d.is_main
     dev, cuda = d.device, d.device.type == "cuda"
     if cuda:
@@ -183,28 +120,26 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
         torch.set_rng_state(state["rng"]["torch"])
         if cuda and state["rng"].get("cuda") is not None:
             torch.cuda.set_rng_state(state["rng"]["cuda"])
-        log(f"resumed from {out / 'last.pt'}: epoch {epoch + 1}, step {step0}", quiet)
+        log(f"resumed from {run.last}: epoch {epoch + 1}, step {step0}", quiet)
     else:
         torch.manual_seed(cfg.seed + 1 + d.rank)  # dropout streams differ per rank
 
     if d.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, out / "config.json", {"model_kwargs_resolved": model_kwargs, "classes": classes,
-                                               "input_shape": shape, "world_size": d.world,
-                                               "samples": {"train": len(train_set), "val": len(val_set), "test": len(test_set)}})
-        tb = TensorBoard(out / "tb", purge_step=epoch + 1 if state is not None else None)
-    ckpt_meta = {"arch": cfg.model, "num_classes": len(classes), "classes": classes, "input_shape": shape,
-                 "model_kwargs": model_kwargs, "dataset": cfg.dataset, "tta": cfg.tta, "config": cfg.to_dict()}
+        run.path.mkdir(parents=True, exist_ok=True)
+        samples = {"train": len(train_set), "val": len(val_set), "test": len(test_set)}
+        save_config(cfg, run.config, {"model_kwargs_resolved": model_kwargs, "classes": classes,
+                                      "input_shape": shape, "world_size": d.world, "samples": samples})
+        tb = TensorBoard(run.tb, purge_step=epoch + 1 if state is not None else None)
+    description = model_description(cfg.model, classes, shape, model_kwargs, cfg.dataset, cfg.to_dict(), tta=cfg.tta)
 
     def save_last(epoch_: int, step_: int) -> None:
         s = distributed.all_reduce_sum(stats.clone(), d) if d.world > 1 else stats
         if d.is_main:
-            atomic_torch_save({"model": model.state_dict(), "ema": ema.state_dict() if ema is not None else None,
-                               "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                               "epoch": epoch_, "step": step_, "global_step": global_step, "history": history,
-                               "best": best, "stats": s.cpu() / d.world if d.world > 1 else s.cpu(),
-                               "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state() if cuda else None},
-                               "config": cfg.to_dict(), **ckpt_meta}, out / "last.pt")
+            run.save_last(model.state_dict(), description, ema=ema.state_dict() if ema is not None else None,
+                          optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch_, step=step_,
+                          global_step=global_step, history=history, best=best,
+                          stats=s.cpu() / d.world if d.world > 1 else s.cpu(),
+                          rng={"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state() if cuda else None})
 
     stop = StopRequest()
     train_seconds = sum(r.get("train_seconds", 0.0) for r in history)
@@ -217,7 +152,8 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
         for step in range(step0, len(batches)):
             idx = batches[step].to(dev, non_blocking=True)
             x, y = to_float(train_dev.images[idx], channels_last=True), train_dev.labels[idx]
-            g = torch.Generator(device=dev).manual_seed(((cfg.seed * 1_000_003 + epoch) * 1_000_003 + step) * 64 + d.rank)
+            seed = ((cfg.seed * 1_000_003 + epoch) * 1_000_003 + step) * 64 + d.rank
+            g = torch.Generator(device=dev).manual_seed(seed)
             x = augment.apply(x, cfg.augment, g)
             with autocast(dev, cfg.precision):
                 logits = net(x)
@@ -228,7 +164,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             if (not cuda or step % 50 == 0) and not torch.isfinite(loss):
                 bar.close()
                 raise RunError(f"loss became {float(loss.detach())} at epoch {epoch + 1}, step {step}; lower --lr "
-                               f"(now {cfg.lr}) or check the data.{kept(out)}")
+                               f"(now {cfg.lr}) or check the data.{run.last_good_state_note()}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -249,11 +185,12 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             if at_limit or stop.requested or (step + 1) % cfg.checkpoint_steps == 0:
                 if not torch.isfinite(stats[0]):
                     bar.close()
-                    raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr}).{kept(out)}")
+                    raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr})."
+                                   f"{run.last_good_state_note()}")
                 save_last(epoch, step + 1)
             if stop.requested:
                 bar.close()
-                raise RunError(f"interrupted at epoch {epoch + 1}, step {step + 1}; {out / 'last.pt'} is saved: "
+                raise RunError(f"interrupted at epoch {epoch + 1}, step {step + 1}; {run.last} is saved: "
                                "continue with the same command and --resume")
             if at_limit:
                 bar.close()
@@ -268,17 +205,15 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
         # ---- end of epoch: gather train stats, evaluate val (selection) and test (curves only) ----
         total = distributed.all_reduce_sum(stats.clone(), d)
         if not torch.isfinite(total[0]):
-            raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr}).{kept(out)}")
+            raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr})."
+                           f"{run.last_good_state_note()}")
         # per-epoch curves and the choice of best.pt, in the training's precision; final metrics are full precision
         val = evaluate(scored, val_set, dev, cfg.eval_batch_size, precision=cfg.precision)
         test = evaluate(scored, test_set, dev, cfg.eval_batch_size, precision=cfg.precision)
         if cfg.schedule == "plateau":
             sched.step(val["acc"] if val["acc"] is not None else -float(total[0] / total[2]))
         train_seconds += epoch_train_seconds
-        row = {"epoch": epoch + 1, "train_loss": float(total[0] / total[2]), "train_acc": float(total[1] / total[2]),
-               "val_loss": val["loss"], "val_acc": val["acc"], "test_loss": test["loss"], "test_acc": test["acc"],
-               "lr": opt.param_groups[0]["lr"], "seconds": round(epoch_train_seconds, 3),
-               "train_seconds": epoch_train_seconds, "images": float(total[2])}
+        row = history_row(epoch + 1, total, val, test, opt.param_groups[0]["lr"], epoch_train_seconds)
         history.append(row)
         # best.pt by validation accuracy (without a validation split: the latest epoch)
         score = val["acc"] if val["acc"] is not None else float(epoch)
@@ -288,11 +223,10 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
         epoch, step0 = epoch + 1, 0
         stats.zero_()
         if d.is_main:
-            write_history(out / "history.csv", history)
+            run.write_history(history)
             tb.epoch(row)
             if improved:
-                atomic_torch_save({"model": scored.state_dict(), **ckpt_meta, "epoch": epoch, "val_acc": val["acc"]},
-                                  out / "best.pt")
+                run.save_best(scored.state_dict(), description, epoch=epoch, val_acc=val["acc"])
         save_last(epoch, 0)
         log(f"epoch {epoch}/{cfg.epochs}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} | "
             f"val acc {fmt(val['acc'])} | test acc {fmt(test['acc'])} | {epoch_train_seconds:.1f}s "
@@ -302,19 +236,19 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     metrics = None
     if d.is_main:
         tb.close()
-        metrics = final_metrics(out, test_set, dev, cfg, params_total, params_trainable, best["epoch"], history)
+        metrics = final_metrics(run, test_set, dev, cfg, params_total, params_trainable, best["epoch"], history)
         log(f"best epoch {best['epoch']}: test accuracy {metrics['accuracy']:.4f}, macro precision "
-            f"{metrics['precision_macro']:.4f}, macro recall {metrics['recall_macro']:.4f} -> {out}")  # also --quiet
+            f"{metrics['precision_macro']:.4f}, macro recall {metrics['recall_macro']:.4f} -> {run.path}")  # even quiet
     distributed.barrier(d)
     distributed.cleanup(d)
     return metrics or {}
 
 
-def final_metrics(out: Path, test_set: TensorData, dev, cfg: TrainConfig, params_total: int, params_trainable: int,
-                  best_epoch: int, history: list[dict]) -> dict:
-    from cnnlab.engine.checkpoint import build_from_checkpoint
-    from cnnlab import plots
-    model = build_from_checkpoint(load_checkpoint(out / "best.pt"), out / "best.pt").to(dev)
+def final_metrics(run: RunFolder, test_set: TensorData, dev, cfg: TrainConfig, params_total: int,
+                  params_trainable: int, best_epoch: int, history: list[dict]) -> dict:
+    """best.pt on the test split: metrics.json and plots/ of `run`."""
+    from cnnlab.engine.checkpoint import build_from_checkpoint, load_checkpoint
+    model = build_from_checkpoint(load_checkpoint(run.best), run.best).to(dev)
     r = evaluate(model, test_set, dev, cfg.eval_batch_size, cfg.tta)
     train_seconds = sum(h.get("train_seconds", 0.0) for h in history)
     images = sum(h.get("images", 0.0) for h in history)
@@ -322,39 +256,9 @@ def final_metrics(out: Path, test_set: TensorData, dev, cfg: TrainConfig, params
                "params_total": params_total, "params_trainable": params_trainable, "best_epoch": best_epoch,
                "loss": r["loss"], "tta": cfg.tta, "train_seconds": round(train_seconds, 3),
                "images_per_second": round(images / train_seconds, 1) if train_seconds else None}
-    atomic_write_json(out / "metrics.json", metrics)
-    plots.curves(history, out / "plots" / "curves.png", title=f"{cfg.dataset} / {cfg.model}")
-    plots.confusion(metrics["confusion_matrix"], metrics["classes"], out / "plots" / "confusion_matrix.png")
+    run.write_metrics(metrics)
+    run.draw(history, metrics, title=f"{cfg.dataset} / {cfg.model}")
     return metrics
-
-
-def make_ema(cfg: TrainConfig, model: torch.nn.Module):
-    """An exponential moving average of the weights and batch-norm statistics, updated after every step."""
-    if not cfg.ema:
-        return None
-    from torch.optim.swa_utils import AveragedModel
-    return AveragedModel(model, multi_avg_fn=WarmEMA(cfg.ema), use_buffers=True)
-
-
-class WarmEMA:
-    """The moving average's update: decay min(decay, (1 + t) / (10 + t)) at optimiser step t (`step`, set by the
-    loop), so the average follows the weights closely while they change fast at the start, and a short run's
-    average is not its random init."""
-
-    def __init__(self, decay: float):
-        self.decay, self.step = decay, 0
-
-    def __call__(self, averaged: list[torch.Tensor], current: list[torch.Tensor], _n_averaged) -> None:
-        d = min(self.decay, (1 + self.step) / (10 + self.step))
-        if torch.is_floating_point(averaged[0]):
-            torch._foreach_lerp_(averaged, current, 1 - d)
-        else:  # integer buffers (batch-norm's num_batches_tracked): the current value
-            for a, c in zip(averaged, current):
-                a.copy_(c)
-
-
-def kept(out: Path) -> str:
-    return f" {out / 'last.pt'} holds the last good state" if (out / "last.pt").exists() else ""
 
 
 def fmt(v) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from cnnlab.atomic import atomic_write_json, atomic_write_text
 from cnnlab.engine.config import TrainConfig, config_for_run
 from cnnlab.engine.logging import log
+from cnnlab.engine.runfolder import RunFolder
 
 DEFAULTS = dict(epochs=6, batch_size=256, lr=3e-3, weight_decay=5e-4, optimizer="adamw", schedule="cosine",
                 label_smoothing=0.05, augment={"degrees": 8.0, "scale": 0.08}, model_kwargs={"dropout": 0.3})
@@ -29,14 +30,15 @@ def compare(base: TrainConfig, out: Path, models=MODELS) -> dict:
     for name in models:
         run = out / name
         cfg = config_for_run(base, model=name, out=str(run))
-        if cfg.resume and (run / "metrics.json").exists():
+        metrics = RunFolder(run).metrics
+        if cfg.resume and metrics.exists():
             log(f"{name}: finished run found in {run}, reusing it", base.quiet)
         else:
             log(f"=== {name} ===", base.quiet)
             result = train(cfg)
             if result.get("stopped"):
                 return {"stopped": True}
-        m = json.loads((run / "metrics.json").read_text())
+        m = json.loads(metrics.read_text())
         rows.append({"model": name, "params": m["params_total"], "accuracy": m["accuracy"],
                      "precision_macro": m["precision_macro"], "recall_macro": m["recall_macro"],
                      "f1_macro": m["f1_macro"], "train_seconds": m["train_seconds"],

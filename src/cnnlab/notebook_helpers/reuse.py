@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from cnnlab.engine.config import TrainConfig, config_for_run
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.errors import RunError, UsageError
 
 # Fields that do not change what a run computes (paths, devices, logging, how often it checkpoints).
@@ -16,14 +17,15 @@ NOT_RESULT = {"data", "out", "resume", "quiet", "cache_dir", "device", "download
 
 def differences(run: Path, cfg: TrainConfig) -> list[str]:
     """The result-defining settings of `cfg` that the finished run in `run` was made with differently."""
-    saved = json.loads((Path(run) / "config.json").read_text())
+    saved = json.loads(RunFolder(run).config.read_text())
     want = cfg.to_dict()
     return [f"{k}: {saved.get(k)!r} there, {want[k]!r} here" for k in want
             if k not in NOT_RESULT and saved.get(k) != want[k]]
 
 
 def finished(run: Path) -> bool:
-    return (Path(run) / "metrics.json").exists() and (Path(run) / "best.pt").exists()
+    folder = RunFolder(run)
+    return folder.metrics.exists() and folder.best.exists()
 
 
 def train_or_reuse(cfg: TrainConfig, say=print) -> dict:
@@ -37,8 +39,8 @@ def train_or_reuse(cfg: TrainConfig, say=print) -> dict:
             raise UsageError(f"{run} holds a finished run made with other settings ({'; '.join(diff[:3])}); "
                              "remove that folder (or use another output folder) to train this one")
         say(f"reusing the finished run {run}")
-        return json.loads((run / "metrics.json").read_text())
+        return json.loads(RunFolder(run).metrics.read_text())
     result = train(config_for_run(cfg, resume=True))  # continues a started run, or starts it
     if result.get("stopped"):
         raise RunError(f"{run}: training was stopped; run the same command again to continue it")
-    return json.loads((run / "metrics.json").read_text())
+    return json.loads(RunFolder(run).metrics.read_text())

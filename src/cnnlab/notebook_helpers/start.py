@@ -67,7 +67,8 @@ def cnnlab(*args, echo: bool = True) -> str:
 def again(out) -> list[str]:
     """["--resume"] when an earlier run of the notebook started `out` (it then continues, or reuses what is
     finished), else nothing: --resume on a folder with nothing to resume is an error."""
-    return ["--resume"] if any(Path(out).rglob("last.pt")) else []
+    from cnnlab.engine.runfolder import RunFolder
+    return ["--resume"] if any(Path(out).rglob(RunFolder.LAST)) else []
 
 
 def show(path, width: int | None = None) -> None:

@@ -11,7 +11,9 @@ SPLITS = ("train", "test")
 def scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
     """{tag: [(step, value), ...]} of every scalar in run/tb (all event files, as TensorBoard merges them)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    acc = EventAccumulator(str(Path(run) / "tb"), size_guidance={"scalars": 0})
+
+    from cnnlab.engine.runfolder import RunFolder
+    acc = EventAccumulator(str(RunFolder(run).tb), size_guidance={"scalars": 0})
     acc.Reload()
     out = {}
     for tag in acc.Tags().get("scalars", []):

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.page import markdown, snippets, tables
 from cnnlab.page.document import document, figure as img
 from cnnlab.page.numbers import number
@@ -100,7 +101,8 @@ def config_section(run: Run, sid: str) -> str:
 def curves_section(run: Run, sid: str, tmp: Path) -> str:
     from cnnlab import plots
     if not run.history:
-        return section(sid, "Loss and accuracy curves", note(say("curves_missing", history=run.path / "history.csv")))
+        missing = say("curves_missing", history=RunFolder(run.path).history)
+        return section(sid, "Loss and accuracy curves", note(missing))
     path = plots.curves(run.history, tmp / f"{sid}.png", title=f"{run.config.get('dataset', '')} / {run.model}")
     rows = [[int(h["epoch"]), h.get("train_loss"), h.get("train_acc"), h.get("val_loss"), h.get("val_acc"),
              h.get("test_loss"), h.get("test_acc"), h.get("lr"), h.get("seconds")] for h in run.history]

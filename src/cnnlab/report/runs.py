@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.errors import DataError
 
 NOTES = ("comparison.md", "sweep.md")  # tables other commands write next to their runs
@@ -40,10 +41,11 @@ def expand(paths: list[str | Path]) -> list[Path]:
     for p in map(Path, paths):
         if not p.is_dir():
             raise DataError(f"{p}: no such run folder; give folders written by 'cnnlab train --out'")
-        if (p / "metrics.json").exists() or (p / "config.json").exists():
+        run = RunFolder(p)
+        if run.metrics.exists() or run.config.exists():
             runs.append(p)
             continue
-        inner = sorted(c.parent for c in p.glob("*/metrics.json"))
+        inner = sorted(c.parent for c in p.glob(f"*/{RunFolder.METRICS}"))
         if not inner:
             raise DataError(f"{p}: neither a run folder (no metrics.json) nor a folder of runs; "
                             "give folders written by 'cnnlab train --out'")
@@ -68,17 +70,19 @@ def names(paths: list[Path]) -> list[str]:
 def load(path: Path, name: str | None = None) -> Run:
     from cnnlab.engine.logging import read_history
     path = Path(path)
-    config = _json(path / "config.json")
-    metrics = _json(path / "metrics.json")
+    run = RunFolder(path)
+    config = _json(run.config)
+    metrics = _json(run.metrics)
     for key in ("accuracy", "classes", "confusion_matrix", "per_class"):
         if key not in metrics:
-            raise DataError(f"{path / 'metrics.json'}: no {key!r}; it was not written by cnnlab (docs/run-folder.md shows the schema)")
+            raise DataError(f"{run.metrics}: no {key!r}; it was not written by cnnlab (docs/run-folder.md shows "
+                            "the schema)")
     history = []
-    if (path / "history.csv").exists():
+    if run.history.exists():
         try:
-            history = read_history(path / "history.csv")
+            history = read_history(run.history)
         except (ValueError, KeyError) as e:
-            raise DataError(f"{path / 'history.csv'}: malformed ({e}); train the run again") from None
+            raise DataError(f"{run.history}: malformed ({e}); train the run again") from None
     return Run(path, name or path.name, config, metrics, history)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from cnnlab.engine.runfolder import RunFolder
 from cnnlab.errors import DataError, UsageError
 
 
@@ -13,11 +14,11 @@ def logdir_spec(runs: list[Path]) -> str:
     from cnnlab.report.runs import names
     folders = []
     for r in map(Path, runs):
-        tb = r / "tb"
-        if not tb.is_dir():
+        if not RunFolder(r).tb.is_dir():
             raise DataError(f"{r}: no tb/ folder; give run folders written by 'cnnlab train --out'")
         folders.append(r)
-    return ",".join(f"{re.sub(r'[:,]', '_', n)}:{(r / 'tb').resolve()}" for n, r in zip(names(folders), folders))
+    return ",".join(f"{re.sub(r'[:,]', '_', n)}:{RunFolder(r).tb.resolve()}"
+                    for n, r in zip(names(folders), folders))
 
 
 def start(runs: list[Path], host: str = "127.0.0.1", port: int = 6006) -> str:
