@@ -32,8 +32,9 @@ def table(head: list[str], rows: list[list], row_class: list[str] | None = None,
     """A table of values, scrolled sideways when wider than the page. `uniform`: the numbers of each column
     ("columns"), or of each row ("rows": one quantity per row), share one format; "none" formats each number alone
     (a settings table)."""
-    if uniform == "columns":
-        specs = [[float_format([r[i] for r in rows if i < len(r)]) for i in range(len(r))] for r in rows]
+    if uniform == "columns":  # one format per column, chosen once from the whole column
+        column = [float_format([r[i] for r in rows if i < len(r)]) for i in range(max(map(len, rows), default=0))]
+        specs = [column[:len(r)] for r in rows]
     elif uniform == "rows":
         specs = [[float_format(r[1:])] * len(r) for r in rows]
     else:
