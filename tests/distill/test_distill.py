@@ -236,16 +236,19 @@ def test_sweep_outputs(pipeline):
     s = json.loads((out / "sweep" / "sweep.json").read_text())
     assert [(r["alpha"], r["tau"]) for r in s["runs"]] == [(0.5, 4.0), (1.0, 4.0)]
     for r in s["runs"]:
-        assert {"alpha", "tau", "accuracy", "f1_macro", "epochs", "seconds"} <= set(r) and r["epochs"] == 1
+        assert {"alpha", "tau", "val_accuracy", "accuracy", "f1_macro", "epochs", "seconds"} <= set(r)
+        assert r["epochs"] == 1 and 0 <= r["val_accuracy"] <= 1
         m = json.loads((out / "sweep" / f"alpha{r['alpha']:g}-tau{r['tau']:g}" / "metrics.json").read_text())
         assert m["accuracy"] == r["accuracy"] and m["num_samples"] == 64
-    assert s["best"]["accuracy"] == max(r["accuracy"] for r in s["runs"])
+    # the choice reads validation accuracy, never test accuracy
+    assert s["chosen_by"] == "val_accuracy"
+    assert s["best"]["val_accuracy"] == max(r["val_accuracy"] for r in s["runs"])
     d = json.loads((out / "sweep" / "alpha0.5-tau4" / "distill.json").read_text())
     assert d["alpha"] == 0.5 and d["tau"] == 4.0 and d["teacher_logits_cached"] is True
     assert d["teacher"] == str(out / "teacher-finetune") and d["t2_scale"] is True and s["t2_scale"] is True
     md = (out / "sweep" / "sweep.md").read_text()
     assert "soft term scaled by tau²" in md
-    assert "| alpha \\ tau | 4 |" in md and md.count(f"**{s['best']['accuracy']:.4f}**") == 1 and "(best)" in md
+    assert "| alpha \\ tau | 4 |" in md and md.count(f"**{s['best']['val_accuracy']:.4f}**") == 1 and "(best)" in md
     assert md in sweep_stdout + "\n"
     assert (out / "sweep" / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -93,7 +93,8 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
 
     sweep_cfg = dataclasses.replace(student, epochs=sweep_epochs or student.epochs, out=str(runs["sweep"]))
     done = json.loads((runs["sweep"] / "sweep.json").read_text()) if (runs["sweep"] / "sweep.json").exists() else {}
-    if student.resume and len(done.get("runs", [])) == len(alphas) * len(taus) and \
+    # a sweep.json written before the choice read validation accuracy ("chosen_by") is made again from its runs
+    if student.resume and "chosen_by" in done and len(done.get("runs", [])) == len(alphas) * len(taus) and \
             (done["teacher"], done["t2_scale"], done["epochs"]) == (teacher, t2_scale, sweep_cfg.epochs):
         result = done  # else sweep() reuses what it can, and refuses runs trained with another teacher or loss
     else:

@@ -1,6 +1,8 @@
 """A grid of alpha and tau: one short student run per pair (out/alpha<A>-tau<T>/), then sweep.json, sweep.md (the
-table, best marked) and sweep.png (a heatmap of test accuracy). The teacher is loaded once for the whole grid;
-without augmentation its logits are computed once for all runs. With `resume`, finished runs are reused.
+table, best marked) and sweep.png (a heatmap). The best pair is the one with the best validation accuracy (the
+epoch each run kept); test accuracy is reported beside it, never read by the choice (a run without a validation
+split falls back to test accuracy, and sweep.json's `chosen_by` says so). The teacher is loaded once for the whole
+grid; without augmentation its logits are computed once for all runs. With `resume`, finished runs are reused.
 """
 
 from __future__ import annotations
@@ -45,13 +47,16 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
                 if result.get("stopped"):
                     return {"stopped": True}
             m = json.loads(RunFolder(run).metrics.read_text())
-            rows.append({"alpha": alpha, "tau": tau, "accuracy": m["accuracy"], "f1_macro": m["f1_macro"],
+            rows.append({"alpha": alpha, "tau": tau, "val_accuracy": RunFolder(run).best_val_accuracy(),
+                         "accuracy": m["accuracy"], "f1_macro": m["f1_macro"],
                          "precision_macro": m["precision_macro"], "recall_macro": m["recall_macro"],
                          "epochs": base.epochs, "seconds": m["train_seconds"], "run": str(run)})
-    best = max(rows, key=lambda r: r["accuracy"])
+    chosen_by = "val_accuracy" if all(r["val_accuracy"] is not None for r in rows) else "accuracy"
+    best = max(rows, key=lambda r: r[chosen_by])
     result = {"teacher": str(teacher), "t2_scale": t2_scale, "teacher_flip": teacher_flip,
               "teacher_targets": teacher_targets, "dataset": base.dataset, "epochs": base.epochs, "runs": rows,
-              "best": {k: best[k] for k in ("alpha", "tau", "accuracy", "f1_macro", "run")}}
+              "chosen_by": chosen_by,
+              "best": {k: best[k] for k in ("alpha", "tau", "val_accuracy", "accuracy", "f1_macro", "run")}}
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun every process knows the result; process 0 writes it
         return result
     atomic_write_json(out / "sweep.json", result)
@@ -60,28 +65,33 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
     return result
 
 
+CHOSEN_BY = {"val_accuracy": "validation accuracy", "accuracy": "test accuracy (no validation split)"}
+
+
 def markdown(result: dict, alphas: list[float], taus: list[float]) -> str:
-    best = result["best"]
-    acc = {(r["alpha"], r["tau"]): r["accuracy"] for r in result["runs"]}
+    best, key = result["best"], result["chosen_by"]
+    score = {(r["alpha"], r["tau"]): r[key] for r in result["runs"]}
     epochs = f"{result['epochs']} epoch{'s' if result['epochs'] != 1 else ''}"
+    scaled = "scaled by tau²" if result["t2_scale"] else "not scaled by tau²"
     lines = [f"# Distillation sweep: alpha and tau ({epochs} each)", "",
-             f"Teacher: `{result['teacher']}`; soft term {'scaled by tau²' if result['t2_scale'] else 'not scaled by tau²'}. "
-             "Test accuracy of each student (the checkpoint picked on the validation split); **bold** is the best.", "",
+             f"Teacher: `{result['teacher']}`; soft term {scaled}. The grid gives each student's "
+             f"{CHOSEN_BY[key]} (the epoch its run kept), which chooses the best, in **bold**; the test accuracy "
+             "below is reported only.", "",
              "| alpha \\ tau | " + " | ".join(f"{t:g}" for t in taus) + " |", "|---|" + "---:|" * len(taus)]
     for a in alphas:
         cells = []
         for t in taus:
-            v = acc.get((a, t))
-            text = number(v, ".4f", dash="-")
+            text = number(score.get((a, t)), ".4f", dash="-")
             cells.append(f"**{text}**" if (a, t) == (best["alpha"], best["tau"]) else text)
         lines.append(f"| {a:g} | " + " | ".join(cells) + " |")
-    lines += ["", "| alpha | tau | accuracy | macro F1 | epochs | seconds |", "|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "| alpha | tau | validation accuracy | test accuracy | test macro F1 | epochs | seconds |",
+              "|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result["runs"]:
         mark = " (best)" if (r["alpha"], r["tau"]) == (best["alpha"], best["tau"]) else ""
-        lines.append(f"| {r['alpha']:g} | {r['tau']:g} | {r['accuracy']:.4f}{mark} | {r['f1_macro']:.4f} | "
-                     f"{r['epochs']} | {r['seconds']:.1f} |")
-    lines += ["", f"Best: alpha {best['alpha']:g}, tau {best['tau']:g}: accuracy {best['accuracy']:.4f} "
-              f"(`{best['run']}`).", ""]
+        lines.append(f"| {r['alpha']:g} | {r['tau']:g} | {number(r['val_accuracy'], '.4f', dash='-')}{mark} | "
+                     f"{r['accuracy']:.4f} | {r['f1_macro']:.4f} | {r['epochs']} | {r['seconds']:.1f} |")
+    lines += ["", f"Best: alpha {best['alpha']:g}, tau {best['tau']:g}: {CHOSEN_BY[key]} {best[key]:.4f}, "
+              f"test accuracy {best['accuracy']:.4f} (`{best['run']}`).", ""]
     return "\n".join(lines)
 
 
@@ -91,7 +101,8 @@ def heatmap(result: dict, alphas: list[float], taus: list[float], path: Path) ->
     import matplotlib.pyplot as plt
     import numpy as np
 
-    acc = {(r["alpha"], r["tau"]): r["accuracy"] for r in result["runs"]}
+    key = result["chosen_by"]
+    acc = {(r["alpha"], r["tau"]): r[key] for r in result["runs"]}
     grid = np.array([[acc.get((a, t), np.nan) for t in taus] for a in alphas])
     fig, ax = plt.subplots(figsize=(1.2 * len(taus) + 2.5, 0.8 * len(alphas) + 1.8))
     im = ax.imshow(grid, cmap="viridis", aspect="auto")
@@ -107,8 +118,9 @@ def heatmap(result: dict, alphas: list[float], taus: list[float], path: Path) ->
                 ax.text(j, i, f"{grid[i, j]:.3f}" + ("\nbest" if is_best else ""), ha="center", va="center",
                         color="white" if grid[i, j] < np.nanmean(grid) else "black",
                         fontweight="bold" if is_best else "normal", fontsize=9)
-    fig.colorbar(im, ax=ax, label="test accuracy")
-    ax.set_title(f"student accuracy after {result['epochs']} epoch{'s' if result['epochs'] != 1 else ''}")
+    score_name = CHOSEN_BY[key].split(" (")[0]
+    fig.colorbar(im, ax=ax, label=score_name)
+    ax.set_title(f"student {score_name} after {result['epochs']} epoch{'s' if result['epochs'] != 1 else ''}")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")

@@ -99,6 +99,12 @@ class RunFolder:
     def write_history(self, rows: list[dict]) -> None:
         write_history(self.history, rows)
 
+    def best_val_accuracy(self) -> float | None:
+        """The validation accuracy saved with best.pt, what a choice between finished runs reads (None without a
+        validation split)."""
+        import torch
+        return torch.load(self.best, map_location="cpu", weights_only=False).get("val_acc")
+
     def write_metrics(self, metrics: dict) -> None:
         atomic_write_json(self.metrics, metrics)
 
