@@ -287,6 +287,12 @@ def test_discussion_sentences_follow_the_numbers():
     assert "points more accurate" in discuss.p3_no_teacher({"accuracy": 0.74}, alone, teacher, 4.0)
     assert "points less accurate" in discuss.p3_no_teacher({"accuracy": 0.66}, alone, teacher, 4.0)
     assert "as accurate as each other" in discuss.p3_no_teacher({"accuracy": 0.705}, alone, teacher, 4.0)
+    runs = [{"alpha": 0.5, "tau": 4.0, "val_accuracy": 0.71, "accuracy": 0.69},
+            {"alpha": 0.9, "tau": 4.0, "val_accuracy": 0.70, "accuracy": 0.72}]
+    sweep = {"runs": runs, "epochs": 2, "chosen_by": "val_accuracy", "best": runs[0]}
+    text = discuss.p3_sweep(sweep, 10000)  # the best by validation, though its test accuracy is lower
+    assert "best by validation accuracy is α = 0.5, τ = 4 (validation accuracy 0.7100, test accuracy 0.6900" in text
+    assert "chosen on test" in discuss.p3_sweep({**sweep, "chosen_by": "accuracy", "best": runs[1]}, 10000)
     assert set(discuss.snippets()) >= {"p1e.cnn_better", "p1e.mlp_better", "p1e.tie", "p3c.helps", "p3c.hurts", "p3c.tie"}
 
 

@@ -189,8 +189,10 @@ def p3_sweep(sweep: dict, n: int) -> str:
     best = sweep["best"]
     spread = 100 * (max(accs) - min(accs))
     note = say("p3b.noise_note", n=n) if spread <= noise(max(accs), min(accs), n) and len(accs) > 1 else ""
-    return say("p3b.sweep", runs=len(accs), epochs=sweep["epochs"], alpha=best["alpha"], tau=best["tau"],
-               acc=best["accuracy"], spread=spread, noise_note=note)
+    on_val = sweep.get("chosen_by") == "val_accuracy"
+    return say("p3b.sweep" if on_val else "p3b.sweep_no_val", runs=len(accs), epochs=sweep["epochs"],
+               alpha=best["alpha"], tau=best["tau"], val=best.get("val_accuracy"), acc=best["accuracy"],
+               spread=spread, noise_note=note)
 
 
 def p3_final(alpha: float, tau: float, epochs: int, m: dict) -> str:
