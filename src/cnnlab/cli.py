@@ -260,6 +260,7 @@ def print_json(obj) -> None:
     print(json.dumps(short_floats(obj), indent=2))
 
 
+CACHE_HELP = "cache folder for decoded tensors (default: $CNNLAB_CACHE_DIR or ~/.cache/cnnlab)"
 MODEL_HELP = ("run folder, shipped model name (cnnlab models), or a .pt, .h5 or .onnx file written by cnnlab "
               "(cnnlab export)")
 
@@ -274,7 +275,7 @@ def add_data(sub) -> None:
                         formatter_class=Formatter)
     c.add_argument("dataset", choices=DATASETS)
     c.add_argument("--data", required=True, help="dataset folder (docs/datasets.md shows each dataset's layout)")
-    c.add_argument("--cache-dir", help="cache folder for decoded tensors (default: $CNNLAB_CACHE_DIR or ~/.cache/cnnlab)")
+    c.add_argument("--cache-dir", help=CACHE_HELP)
     c.add_argument("--download", action="store_true", help="download a missing dataset (EMNIST, CIFAR-10)")
     c.add_argument("--json", action="store_true", help="print JSON instead of a table")
     c.set_defaults(func=run_data_check)
@@ -284,7 +285,7 @@ def add_data(sub) -> None:
     s.add_argument("--out", required=True, help="PNG file to write")
     s.add_argument("--split", default="train", help="split to draw from")
     s.add_argument("--seed", type=int, default=0, help="which sample of each class (seeded)")
-    s.add_argument("--cache-dir", help="cache folder for decoded tensors (default: $CNNLAB_CACHE_DIR or ~/.cache/cnnlab)")
+    s.add_argument("--cache-dir", help=CACHE_HELP)
     s.set_defaults(func=run_data_samples)
 
 
@@ -362,8 +363,8 @@ def add_tta(p) -> None:
 
 
 def add_eval(sub) -> None:
-    p = sub.add_parser("eval", help="evaluate a model on a dataset split or a folder of images; prints the metrics JSON",
-                       formatter_class=Formatter)
+    p = sub.add_parser("eval", formatter_class=Formatter,
+                       help="evaluate a model on a dataset split or a folder of images; prints the metrics JSON")
     p.add_argument("run", metavar="MODEL", help=MODEL_HELP)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="dataset folder (only the split read must be there); required unless --images")
@@ -373,7 +374,7 @@ def add_eval(sub) -> None:
     add_tta(p)
     add_device(p)
     p.add_argument("--batch-size", type=positive_int, default=256, help="evaluation batch size")
-    p.add_argument("--cache-dir", help="cache folder for decoded tensors (default: $CNNLAB_CACHE_DIR or ~/.cache/cnnlab)")
+    p.add_argument("--cache-dir", help=CACHE_HELP)
     p.add_argument("--skip-bad", action="store_true", help="with --images: skip unreadable images and report them")
     p.add_argument("--out", help="also write the metrics JSON to this file")
     p.set_defaults(func=run_eval)
@@ -533,7 +534,8 @@ def add_models(sub) -> None:
 def run_models(args) -> int:
     from cnnlab.models.registry import MODELS
     from cnnlab.runs import shipped_cards
-    cards = [{k: c.get(k) for k in ("name", "dataset", "classes", "metrics", "command", "file")} for c in shipped_cards()]
+    fields = ("name", "dataset", "classes", "metrics", "command", "file")
+    cards = [{k: c.get(k) for k in fields} for c in shipped_cards()]
     if args.json:
         print_json({"models": cards, **({"architectures": sorted(MODELS)} if args.all else {})})
         return 0

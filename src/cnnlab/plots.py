@@ -99,8 +99,8 @@ def image_grid(images, titles: list[str], path: Path, cols: int = 16, cmap: str 
     rows = (n + cols - 1) // cols
     cell = 0.9 if cols >= 12 else 1.3  # inches per image: a short row gets room for its labels
     # constrained layout keeps the title above the labels of the first row (bbox "tight" then trims the margins)
-    fig, axes = plt.subplots(rows, cols, figsize=(max(cols * cell, 4.0), rows * (cell + 0.25) + (0.4 if suptitle else 0)),
-                             layout="constrained")
+    size = (max(cols * cell, 4.0), rows * (cell + 0.25) + (0.4 if suptitle else 0))
+    fig, axes = plt.subplots(rows, cols, figsize=size, layout="constrained")
     axes = np.atleast_1d(axes).ravel()
     for ax in axes:
         ax.axis("off")

@@ -66,7 +66,8 @@ def test_kd_loss_small_cases_and_gradient():
     ln2 = math.log(2)
     assert abs(float(kd_loss(z0, z0, y, 0.5, 2.0)) - ln2) < 1e-6  # both terms are ln 2
     assert abs(float(kd_loss(z0, z0, y, 0.5, 2.0, t2_scale=True)) - 2.5 * ln2) < 1e-6  # 0.5 ln2 + 0.5 * 4 ln2
-    assert float(kd_loss(torch.tensor(ZS), None, torch.tensor(Y), 1.0, 3.0)) == pytest.approx(by_hand(ZS, ZT, Y, 1, 3, False))
+    labels_only = float(kd_loss(torch.tensor(ZS), None, torch.tensor(Y), 1.0, 3.0))
+    assert labels_only == pytest.approx(by_hand(ZS, ZT, Y, 1, 3, False))
     # d(soft)/dz_s = (softmax(z_s/tau) - softmax(z_t/tau)) / (tau * N): why tau² scaling keeps the pull constant
     zs = torch.tensor(ZS, requires_grad=True)
     tau = 4.0
@@ -128,7 +129,8 @@ def test_backbone_learning_rate_scale_and_cifar_stem():
     model = registry.build("resnet18", 10, [3, 32, 32], backbone_lr_scale=0.1)
     opt = make_optimizer(TrainConfig(lr=0.2, optimizer="sgd"), model)
     lr_of = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
-    assert lr_of[id(model.net.fc.weight)] == pytest.approx(0.2) and lr_of[id(model.net.layer4[1].conv2.weight)] == pytest.approx(0.02)
+    assert lr_of[id(model.net.fc.weight)] == pytest.approx(0.2)
+    assert lr_of[id(model.net.layer4[1].conv2.weight)] == pytest.approx(0.02)
     assert len(lr_of) == sum(1 for _ in model.parameters())
     sizes = {}
     for name in ("mobilenetv2", "mobilenetv2-cifar"):
@@ -178,8 +180,9 @@ def pipeline(weights_file, tmp_path_factory):
     folder: with --resume it reuses the finished runs and prints its table."""
     out = tmp_path_factory.mktemp("distill")
     w = str(weights_file[0])
-    compare = run("distill", "compare", "--out", out, "--teacher-arch", "resnet18", "--weights", w, "--image-size", "32",
-                  "--probe-epochs", "3", "--backbone-lr-scale", "0.2", "--t2-scale", *GRID, *STUDENT, *SLICE)
+    compare = run("distill", "compare", "--out", out, "--teacher-arch", "resnet18", "--weights", w,
+                  "--image-size", "32", "--probe-epochs", "3", "--backbone-lr-scale", "0.2", "--t2-scale", *GRID,
+                  *STUDENT, *SLICE)
     sweep = run("distill", "sweep", "--teacher", out / "teacher-finetune", *GRID, "--t2-scale", *STUDENT, "--out",
                 out / "sweep", "--resume", *SLICE)
     return out, sweep.stdout, compare.stdout
@@ -198,7 +201,8 @@ def test_linear_probe_run_folder_keeps_the_backbone(pipeline, weights_file, tmp_
     best = torch.load(run_dir / "best.pt", weights_only=False)
     assert best["arch"] == "resnet18" and best["dataset"] == "cifar10" and best["model_kwargs"]["image_size"] == 32
     sd = weights_file[1]
-    backbone = {k[len("net."):]: v for k, v in best["model"].items() if k.startswith("net.") and not k.startswith("net.fc.")}
+    backbone = {k[len("net."):]: v for k, v in best["model"].items()
+                if k.startswith("net.") and not k.startswith("net.fc.")}
     assert backbone.keys() == {k for k in sd if not k.startswith("fc.")}
     assert all(torch.equal(v, sd[k]) for k, v in backbone.items())  # frozen: exactly the file's weights
     assert best["model"]["net.fc.weight"].shape == (10, 512)
@@ -286,7 +290,8 @@ def test_compare_distilled_from_the_probe_with_shorter_sweeps(pipeline, weights_
     out = tmp_path / "compare"
     for stage in ("teacher-probe", "teacher-finetune"):
         shutil.copytree(pipeline[0] / stage, out / stage)
-    stamps = {stage: (out / stage / "metrics.json").stat().st_mtime_ns for stage in ("teacher-probe", "teacher-finetune")}
+    stamps = {stage: (out / stage / "metrics.json").stat().st_mtime_ns
+              for stage in ("teacher-probe", "teacher-finetune")}
     student = [a if a != "1" else "2" for a in STUDENT]  # --epochs 2
     assert student != STUDENT
     r = run("distill", "compare", "--out", out, "--resume", "--teacher-arch", "resnet18", "--weights", weights_file[0],

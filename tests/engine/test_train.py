@@ -186,7 +186,8 @@ def test_interrupted_by_signals_then_resumed_matches_uninterrupted_run(uninterru
 
 
 def test_resume_with_other_settings_is_refused(emnist_sample, tmp_path):
-    cnnlab("train", "emnist", "--data", emnist_sample, "--out", tmp_path / "r", "--epochs", "1", "--max-steps", "2", *SMALL)
+    cnnlab("train", "emnist", "--data", emnist_sample, "--out", tmp_path / "r", "--epochs", "1", "--max-steps", "2",
+           *SMALL)
     r = cnnlab("train", "emnist", "--data", emnist_sample, "--out", tmp_path / "r", "--epochs", "1", "--model", "mlp",
                "--resume", *SMALL, check=False)
     assert r.returncode == 2 and "model='cnn'" in r.stderr
@@ -298,7 +299,8 @@ def test_warmup_cosine_rate_weight_decay_groups_and_model_overrides(emnist_sampl
     warm, total = int(cfg["warmup_epochs"] * steps), 3 * steps
     assert warm >= 3  # the step-2 check below is inside the warm-up
     state = torch.load(run / "last.pt", weights_only=False)
-    assert [g["lr"] for g in state["optimizer"]["param_groups"]] == pytest.approx([cosine_lr(0.004, 2, warm, total)] * 2)
+    group_lrs = [g["lr"] for g in state["optimizer"]["param_groups"]]
+    assert group_lrs == pytest.approx([cosine_lr(0.004, 2, warm, total)] * 2)
     train_here(*args, "--resume")
     assert lrs(run) == pytest.approx([cosine_lr(0.004, e * steps, warm, total) for e in (1, 2, 3)], rel=1e-5, abs=1e-12)
     assert lrs(run)[-1] == pytest.approx(0, abs=1e-12)
@@ -315,7 +317,8 @@ def test_warmup_cosine_rate_weight_decay_groups_and_model_overrides(emnist_sampl
     assert sorted(shapes[True]) == sorted(s for s in params if len(s) >= 2)
     assert sorted(shapes[False]) == sorted(s for s in params if len(s) < 2)
     bn = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    assert bn and len(shapes[False]) == sum(1 for m in model.modules() if getattr(m, "bias", None) is not None) + len(bn)
+    biases = sum(1 for m in model.modules() if getattr(m, "bias", None) is not None)
+    assert bn and len(shapes[False]) == biases + len(bn)
     # --width and --dropout reach the model that was trained
     assert ckpt["model_kwargs"]["width"] == 8 and state["model"]["features.0.0.weight"].shape[0] == 8
     drops = [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]

@@ -207,9 +207,11 @@ def test_discussions_follow_the_measured_numbers(handin):
     d = work / "3_distillation"
     probe = json.loads((d / "teacher-probe" / "metrics.json").read_text())
     alone = json.loads((d / "student-no-teacher" / "metrics.json").read_text())
-    kd = json.loads((Path(json.loads((d / "sweep" / "sweep.json").read_text())["best"]["run"]) / "metrics.json").read_text())
+    best_run = Path(json.loads((d / "sweep" / "sweep.json").read_text())["best"]["run"])
+    kd = json.loads((best_run / "metrics.json").read_text())
     assert f"test **accuracy {probe['accuracy']:.4f}**" in nb3
-    assert f"| student, no teacher | cnn | {alone['params_total']:,} ({alone['params_trainable']:,}) | {alone['accuracy']:.4f} |" in nb3
+    params = f"{alone['params_total']:,} ({alone['params_trainable']:,})"
+    assert f"| student, no teacher | cnn | {params} | {alone['accuracy']:.4f} |" in nb3
     verdict = discuss.verdict(kd["accuracy"], alone["accuracy"], alone["num_samples"])
     sentence = {"better": "points more accurate", "worse": "points less accurate", "tie": "as accurate as each other"}
     assert sentence[verdict] in nb3 and [v for k, v in sentence.items() if k != verdict][0] not in nb3
@@ -260,7 +262,8 @@ def test_a_finished_run_is_reused_only_with_the_same_settings(tmp_path, emnist_s
     from cnnlab.experiments import defaults
     cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **defaults("emnist"), "dataset": "emnist",
                                  "data": str(emnist_sample), "out": str(tmp_path / "run"), "model": "mlp", "epochs": 1,
-                                 "limit_train": 300, "limit_test": 100, "batch_size": 64, "quiet": True, "device": "cpu"})
+                                 "limit_train": 300, "limit_test": 100, "batch_size": 64, "quiet": True,
+                                 "device": "cpu"})
     first = train_or_reuse(cfg)
     stamp = (tmp_path / "run" / "best.pt").stat().st_mtime_ns
     said = []
@@ -274,8 +277,10 @@ def test_a_finished_run_is_reused_only_with_the_same_settings(tmp_path, emnist_s
 
 def test_discussion_sentences_follow_the_numbers():
     """The same comparison with the numbers swapped says the opposite; a difference within the noise is a tie."""
-    mlp = {"params_total": 441116, "accuracy": 0.80, "recall_macro": 0.70, "images_per_second": 9000.0, "num_samples": 15820}
-    cnn = {"params_total": 440990, "accuracy": 0.86, "recall_macro": 0.72, "images_per_second": 500.0, "num_samples": 15820}
+    mlp = {"params_total": 441116, "accuracy": 0.80, "recall_macro": 0.70, "images_per_second": 9000.0,
+           "num_samples": 15820}
+    cnn = {"params_total": 440990, "accuracy": 0.86, "recall_macro": 0.72, "images_per_second": 500.0,
+           "num_samples": 15820}
     text = discuss.p1_compare(mlp, cnn, 0.85, 0.88, 5000)
     assert "**CNN is 6.0 points more accurate**" in text and "MLP is" not in text
     swapped = discuss.p1_compare({**mlp, "accuracy": 0.86}, {**cnn, "accuracy": 0.80}, 0.85, 0.88, 5000)
@@ -293,7 +298,8 @@ def test_discussion_sentences_follow_the_numbers():
     text = discuss.p3_sweep(sweep, 10000)  # the best by validation, though its test accuracy is lower
     assert "best by validation accuracy is α = 0.5, τ = 4 (validation accuracy 0.7100, test accuracy 0.6900" in text
     assert "chosen on test" in discuss.p3_sweep({**sweep, "chosen_by": "accuracy", "best": runs[1]}, 10000)
-    assert set(discuss.snippets()) >= {"p1e.cnn_better", "p1e.mlp_better", "p1e.tie", "p3c.helps", "p3c.hurts", "p3c.tie"}
+    assert set(discuss.snippets()) >= {"p1e.cnn_better", "p1e.mlp_better", "p1e.tie", "p3c.helps", "p3c.hurts",
+                                       "p3c.tie"}
 
 
 def test_webcam_table_summary_and_discussion():

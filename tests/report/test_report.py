@@ -71,7 +71,8 @@ def test_report_of_one_run_has_every_section(runs, tmp_path):
     per_class = {c: (p, r) for c, p, r in cells if c in metrics["classes"]}
     assert len(per_class) == len(metrics["classes"]) == 62
     for c in ("0", "A", "e"):
-        assert per_class[c] == (f"{metrics['per_class'][c]['precision']:.4f}", f"{metrics['per_class'][c]['recall']:.4f}")
+        scores = metrics["per_class"][c]
+        assert per_class[c] == (f"{scores['precision']:.4f}", f"{scores['recall']:.4f}")
     assert f"{metrics['accuracy']:.4f}" in text
     # the 62-row per-class table is folded (<details>), the averages above it are not
     folded = re.search(r'id="run1-metrics".*?<details><summary>([^<]*)</summary>(.*?)</details>', text, re.S)
@@ -181,7 +182,8 @@ def test_tensorboard_serves_the_runs_and_stops_on_ctrl_c(runs):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = p.stdout.readline()  # waits for the line (or for the end of the output if it dies)
-        assert line.startswith("TensorBoard at http://127.0.0.1:"), line + (p.stderr.read() if p.poll() is not None else "")
+        stderr = p.stderr.read() if p.poll() is not None else ""
+        assert line.startswith("TensorBoard at http://127.0.0.1:"), line + stderr
         url = line.split()[2]
 
         def get(path: str, at_least: int = 1):

@@ -165,7 +165,8 @@ STUDENT_NOTE = "Unset options take the student recipe of --dataset, cifar10 by d
 def register(sub) -> None:
     from cnnlab.cli import add_train_options
     p = sub.add_parser("distill", formatter_class=Formatter,
-                       help="CIFAR-10 knowledge distillation: ResNet teacher (linear probe or fine-tuned) -> MobileNetV2",
+                       help="CIFAR-10 knowledge distillation: ResNet teacher (linear probe or fine-tuned) "
+                            "-> MobileNetV2",
                        description="Knowledge distillation on CIFAR-10. The student's loss is "
                                    "alpha*H(y, softmax(z_s)) + (1-alpha)*H(softmax(z_t/tau), softmax(z_s/tau)).")
     dsub = p.add_subparsers(dest="distill_command", required=True, metavar="ACTION")
@@ -214,8 +215,8 @@ def register(sub) -> None:
     c.add_argument("--probe-epochs", type=positive_int, default=30, help="epochs of the linear probe's final layer")
     c.add_argument("--alphas", default="0.1,0.5,0.9", help="comma-separated values of alpha for the sweep")
     c.add_argument("--taus", default="1,2,4,8", help="comma-separated values of tau for the sweep")
-    c.add_argument("--sweep-epochs", type=positive_int, help="epochs of each sweep run (default: --epochs, so the best sweep "
-                                                     "run is the distilled student)")
+    c.add_argument("--sweep-epochs", type=positive_int,
+                   help="epochs of each sweep run (default: --epochs, so the best sweep run is the distilled student)")
     c.add_argument("--distill-from", choices=["finetune", "linear-probe"], default="finetune",
                    help="which teacher the students learn from")
     _kd_options(c)

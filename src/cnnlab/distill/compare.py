@@ -30,7 +30,8 @@ COMMON = ("dataset", "data", "seed", "device", "val_fraction", "limit_train", "l
           "quiet", "resume", "checkpoint_steps", "eval_batch_size")
 
 
-def teacher_config(base: TrainConfig, recipe: dict, out: Path, arch: str, epochs: int, model_kwargs: dict) -> TrainConfig:
+def teacher_config(base: TrainConfig, recipe: dict, out: Path, arch: str, epochs: int,
+                   model_kwargs: dict) -> TrainConfig:
     return TrainConfig.from_dict({**TrainConfig().to_dict(), **recipe, **{k: getattr(base, k) for k in COMMON},
                                   "model": arch, "epochs": epochs, "out": str(out), "model_kwargs": model_kwargs})
 
@@ -147,21 +148,23 @@ def row(name: str, run: Path, cfg: TrainConfig) -> dict:
     return {"model": name, "arch": ckpt["arch"], "run": str(run), "accuracy": m["accuracy"],
             "precision_macro": m["precision_macro"], "recall_macro": m["recall_macro"], "f1_macro": m["f1_macro"],
             "params": m["params_total"], "params_trained": m["params_trainable"], "epochs": epochs,
-            "train_seconds": m["train_seconds"], "inference_images_per_second": round(inference_speed(model, images, dev), 1)}
+            "train_seconds": m["train_seconds"],
+            "inference_images_per_second": round(inference_speed(model, images, dev), 1)}
 
 
 def markdown(t: dict) -> str:
-    r = {i: m for i, m in enumerate(t["models"])}
-    probe, ft, kd, base = r[0], r[1], r[2], r[3]
+    probe, ft, kd, base = t["models"][:4]
     random = t["weights"] == "none"
     epochs = f"{t['epochs']} epoch{'s' if t['epochs'] != 1 else ''}"
+    probe_epochs = f"{t['probe_epochs']} epoch{'s' if t['probe_epochs'] != 1 else ''}"
     lines = [f"# CIFAR-10: teacher vs distilled student vs student alone ({t['dataset']})", "",
              f"Teacher: {t['teacher_arch']} ({'weights ' + t['weights']}, images resized to {t['image_size']}×"
              f"{t['image_size']} inside the model). Student: {kd['arch']}. The fine-tuned teacher and both students "
-             f"trained {epochs}; the linear probe trained its final layer {t['probe_epochs']} epoch{'s' if t['probe_epochs'] != 1 else ''} on "
+             f"trained {epochs}; the linear probe trained its final layer {probe_epochs} on "
              f"frozen features. Test accuracy of the checkpoint picked on the validation split. Inference speed "
              f"measured on {t['device']}.", "",
-             "| model | accuracy | macro precision | macro recall | parameters (trained) | epochs | train s | inference images/s |",
+             "| model | accuracy | macro precision | macro recall | parameters (trained) | epochs | train s "
+             "| inference images/s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for m in t["models"]:
         lines.append(f"| {m['model']} | {m['accuracy']:.4f} | {m['precision_macro']:.4f} | {m['recall_macro']:.4f} | "
@@ -180,10 +183,12 @@ def markdown(t: dict) -> str:
               f"{ft['params'] / max(1, base['params']):.1f}× fewer than the teacher, and runs "
               f"{kd['inference_images_per_second'] / max(1e-9, ft['inference_images_per_second']):.1f}× as many images "
               f"per second at inference here"
-              + (f" (the teacher works on images resized to {t['image_size']}×{t['image_size']})." if t["image_size"] != 32 else ".")
+              + (f" (the teacher works on images resized to {t['image_size']}×{t['image_size']})."
+                 if t["image_size"] != 32 else ".")
               + " Fewer parameters and multiply-adds buy speed and memory, not accuracy.", "",
               f"**Distillation vs no teacher.** Same network, same data, same epochs and schedule; only the loss "
-              f"differs. The distilled student is {abs(gain) * 100:.2f} points {'more' if gain >= 0 else 'less'} accurate "
+              f"differs. The distilled student is {abs(gain) * 100:.2f} points "
+              f"{'more' if gain >= 0 else 'less'} accurate "
               f"({kd['accuracy']:.4f} vs {base['accuracy']:.4f}). The teacher's softened probabilities (tau "
               f"{t['best']['tau']:g}) say which wrong classes are close to the right one (a cat looks more like a dog "
               "than like a truck): more information per image than a one-hot label, and a regulariser against "

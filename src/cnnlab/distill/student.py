@@ -171,7 +171,8 @@ def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau
     check(alpha, tau)
     out = Path(cfg.out)
     if teacher in (None, "", "none"):
-        _record(out, {"teacher": "none", "alpha": 1.0, "tau": None, "t2_scale": False, "loss": "cross-entropy"}, cfg.resume)
+        labels_only = {"teacher": "none", "alpha": 1.0, "tau": None, "t2_scale": False, "loss": "cross-entropy"}
+        _record(out, labels_only, cfg.resume)
         return train(cfg)
     if logits_of is None and alpha < 1:
         logits_of = teacher_logits(cfg, teacher, teacher_flip, teacher_targets)

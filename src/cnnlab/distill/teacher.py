@@ -128,7 +128,8 @@ def _head_eval(head, feats: torch.Tensor, labels: torch.Tensor) -> dict:
         return {"loss": None, "acc": None}
     with torch.inference_mode():
         logits = head(feats).float()
-        return {"loss": float(F.cross_entropy(logits, labels)), "acc": float((logits.argmax(1) == labels).float().mean())}
+        right = (logits.argmax(1) == labels).float()
+        return {"loss": float(F.cross_entropy(logits, labels)), "acc": float(right.mean())}
 
 
 @torch.no_grad()
@@ -165,26 +166,27 @@ def linear_probe(cfg: TrainConfig, weights: str = "imagenet") -> dict:
     if cfg.resume and run.metrics.exists():
         log(f"linear probe: finished run found in {out}, reusing it", cfg.quiet)
         return json.loads(run.metrics.read_text())
-    d = distributed.setup(cfg.device)
+    procs = distributed.setup(cfg.device)
     if not cfg.resume:
         run.prepare(resume=False)  # refuses to overwrite a run
-    quiet = cfg.quiet or not d.is_main
-    dev = d.device
+    quiet = cfg.quiet or not procs.is_main
+    dev = procs.device
     train_set, val_set, test_set = load_splits(cfg)
     classes, shape = train_set.classes, train_set.input_shape
     ds = datasets.get(cfg.dataset)
-    kw = registry.resolve(cfg.model, len(classes), shape, cfg.param_budget, mean=ds.MEAN, std=ds.STD, **cfg.model_kwargs)
+    kw = registry.resolve(cfg.model, len(classes), shape, cfg.param_budget, mean=ds.MEAN, std=ds.STD,
+                          **cfg.model_kwargs)
     torch.manual_seed(cfg.seed)
     model = registry.build(cfg.model, len(classes), shape, **kw)
     loaded = _load_weights(model, weights)
     model = model.to(dev).to(memory_format=torch.channels_last)
     freeze_backbone(model)
     log(f"linear probe: {cfg.model} ({loaded}) at {kw['image_size']}x{kw['image_size']}, {len(train_set)} train, "
-        f"{len(val_set)} val, {len(test_set)} test, device {dev}, {d.world} process(es)", quiet)
+        f"{len(val_set)} val, {len(test_set)} test, device {dev}, {procs.world} process(es)", quiet)
 
     t0 = time.perf_counter()
     bs = cfg.eval_batch_size
-    feats = {name: frozen_features(model, s.images, dev, bs, d.rank, d.world, quiet)
+    feats = {name: frozen_features(model, s.images, dev, bs, procs.rank, procs.world, quiet)
              for name, s in (("train", train_set), ("val", val_set), ("test", test_set))}
     if dev.type == "cuda":
         torch.cuda.synchronize()
@@ -198,7 +200,7 @@ def linear_probe(cfg: TrainConfig, weights: str = "imagenet") -> dict:
     mu, sd = feats["train"].mean(0), feats["train"].std(0).clamp_min(1e-6)
     feats = {k: (f - mu) / sd for k, f in feats.items()}
     metrics = {}
-    if d.is_main:
+    if procs.is_main:
         torch.manual_seed(cfg.seed)
         head = torch.nn.Linear(feats["train"].shape[1], len(classes)).to(dev)
         opt = make_optimizer(cfg, head)
@@ -207,7 +209,7 @@ def linear_probe(cfg: TrainConfig, weights: str = "imagenet") -> dict:
         description = model_description(cfg.model, classes, shape, kw, cfg.dataset, cfg.to_dict())
         out.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run.config, {"model_kwargs_resolved": kw, "classes": classes, "input_shape": shape,
-                                               "world_size": d.world, "mode": "linear-probe", "weights": weights,
+                                               "world_size": procs.world, "mode": "linear-probe", "weights": weights,
                                                "samples": {"train": len(train_set), "val": len(val_set),
                                                            "test": len(test_set)}})
         tb = TensorBoard(run.tb)
@@ -258,6 +260,6 @@ def linear_probe(cfg: TrainConfig, weights: str = "imagenet") -> dict:
                           "image_size": kw["image_size"], "feature_seconds": round(feature_seconds, 3)})
         log(f"test accuracy {metrics['accuracy']:.4f}, macro precision {metrics['precision_macro']:.4f}, "
             f"macro recall {metrics['recall_macro']:.4f} -> {out}", cfg.quiet)
-    distributed.barrier(d)
-    distributed.cleanup(d)
+    distributed.barrier(procs)
+    distributed.cleanup(procs)
     return metrics

@@ -243,11 +243,11 @@ def literal(text: str):
     return text
 
 
-def apply_overrides(d: dict, assignments: list[str]) -> dict:
-    """A copy of the config dict `d` with each "key=value" (dotted keys into dict fields: "augment.erase=0.25",
+def apply_overrides(values: dict, assignments: list[str]) -> dict:
+    """A copy of the config dict `values` with each "key=value" (dotted keys into dict fields: "augment.erase=0.25",
     "model_kwargs.width=32") applied. Values take the type of the field (or of the dict entry they replace);
     TrainConfig.check then checks the ranges. A key that is not a field is a UsageError."""
-    d = {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
+    values = {k: dict(v) if isinstance(v, dict) else v for k, v in values.items()}
     hints = typing.get_type_hints(TrainConfig)
     for a in assignments:
         key, eq, raw = a.partition("=")
@@ -260,13 +260,13 @@ def apply_overrides(d: dict, assignments: list[str]) -> dict:
                              f"{', '.join(sorted(hints))} (cnnlab recipes lists them with their values)")
         if not dot:
             try:
-                d[field_name] = parse(raw, hints[field_name])
+                values[field_name] = parse(raw, hints[field_name])
             except ValueError:
                 raise UsageError(f"--set {a}: {field_name} takes {type_name(hints[field_name])}, not {raw!r}") from None
             continue
         if hints[field_name] is not dict or not sub or "." in sub:
             raise UsageError(f"--set {a}: only the dict fields take a dotted key (augment.KEY, model_kwargs.KEY)")
-        table = d.setdefault(field_name, {})
+        table = values.setdefault(field_name, {})
         old = table.get(sub)
         kind = AUGMENT[sub][0] if field_name == "augment" and sub in AUGMENT else (
             float if isinstance(old, float) else type(old) if isinstance(old, (bool, int, str)) else None)
@@ -280,7 +280,7 @@ def apply_overrides(d: dict, assignments: list[str]) -> dict:
             table[sub] = parse(raw, kind)
         except ValueError:
             raise UsageError(f"--set {a}: {key} takes {type_name(kind)}, not {raw!r}") from None
-    return d
+    return values
 
 
 # The fields that must agree between a run and its --resume (the others, like epochs, may change).

@@ -75,7 +75,8 @@ def evaluate(model, data: TensorData, device: torch.device, batch_size: int = 10
     logits = predict_logits(model, data.images, device, batch_size, tta, precision)
     targets = data.labels.cpu()
     if len(targets) == 0:
-        return {"loss": None, "acc": None, "preds": torch.empty(0, dtype=torch.long), "targets": targets, "logits": logits}
+        return {"loss": None, "acc": None, "preds": torch.empty(0, dtype=torch.long), "targets": targets,
+                "logits": logits}
     preds = logits.argmax(1)
     return {"loss": float(F.cross_entropy(logits, targets)), "acc": float((preds == targets).float().mean()),
             "preds": preds, "targets": targets, "logits": logits}

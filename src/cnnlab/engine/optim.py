@@ -74,9 +74,9 @@ class WarmEMA:
         self.decay, self.step = decay, 0
 
     def __call__(self, averaged: list[torch.Tensor], current: list[torch.Tensor], _n_averaged) -> None:
-        d = min(self.decay, (1 + self.step) / (10 + self.step))
+        decay = min(self.decay, (1 + self.step) / (10 + self.step))
         if torch.is_floating_point(averaged[0]):
-            torch._foreach_lerp_(averaged, current, 1 - d)
+            torch._foreach_lerp_(averaged, current, 1 - decay)
         else:  # integer buffers (batch-norm's num_batches_tracked): the current value
             for a, c in zip(averaged, current):
                 a.copy_(c)

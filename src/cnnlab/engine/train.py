@@ -67,11 +67,11 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     split); `init_model(model)` is called once on a new run's freshly built model, before the optimiser is made.
     """
     cfg.check()  # a config made in code (dataclasses.replace) meets the same checks as one from the command line
-    d = distributed.setup(cfg.device)
+    procs = distributed.setup(cfg.device)
     run = RunFolder(cfg.out)
     state = run.prepare(cfg.resume, {k: getattr(cfg, k) for k in RESUME_KEYS})
-    quiet = cfg.quiet or not d.is_main
-    dev, cuda = d.device, d.device.type == "cuda"
+    quiet = cfg.quiet or not procs.is_main
+    dev, cuda = procs.device, procs.device.type == "cuda"
     if cuda:
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels once
 
@@ -79,7 +79,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     train_set, val_set, test_set = load_splits(cfg)
     classes, shape = train_set.classes, train_set.input_shape
     log(f"data: {len(train_set)} train, {len(val_set)} val (from train), {len(test_set)} test, "
-        f"{len(classes)} classes, shape {shape}, device {dev}, {d.world} process(es)", quiet)
+        f"{len(classes)} classes, shape {shape}, device {dev}, {procs.world} process(es)", quiet)
     train_dev = train_set.to(dev)
 
     # Model, optimiser, schedule.
@@ -91,9 +91,9 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on GPU and (oneDNN) CPU alike
     if init_model is not None and state is None:
         init_model(model)
-    net = torch.nn.parallel.DistributedDataParallel(model) if d.ddp else model
+    net = torch.nn.parallel.DistributedDataParallel(model) if procs.ddp else model
     opt = make_optimizer(cfg, model)
-    steps_per_epoch = len(batch_indices(len(train_set), cfg.batch_size, True, cfg.seed, 0, d.rank, d.world))
+    steps_per_epoch = len(batch_indices(len(train_set), cfg.batch_size, True, cfg.seed, 0, procs.rank, procs.world))
     sched = make_schedule(cfg, opt, steps_per_epoch)
     weights = class_weights(cfg, train_set, dev)
     ema = make_ema(cfg, model)
@@ -122,23 +122,23 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             torch.cuda.set_rng_state(state["rng"]["cuda"])
         log(f"resumed from {run.last}: epoch {epoch + 1}, step {step0}", quiet)
     else:
-        torch.manual_seed(cfg.seed + 1 + d.rank)  # dropout streams differ per rank
+        torch.manual_seed(cfg.seed + 1 + procs.rank)  # dropout streams differ per rank
 
-    if d.is_main:
+    if procs.is_main:
         run.path.mkdir(parents=True, exist_ok=True)
         samples = {"train": len(train_set), "val": len(val_set), "test": len(test_set)}
         save_config(cfg, run.config, {"model_kwargs_resolved": model_kwargs, "classes": classes,
-                                      "input_shape": shape, "world_size": d.world, "samples": samples})
+                                      "input_shape": shape, "world_size": procs.world, "samples": samples})
         tb = TensorBoard(run.tb, purge_step=epoch + 1 if state is not None else None)
     description = model_description(cfg.model, classes, shape, model_kwargs, cfg.dataset, cfg.to_dict(), tta=cfg.tta)
 
     def save_last(epoch_: int, step_: int) -> None:
-        s = distributed.all_reduce_sum(stats.clone(), d) if d.world > 1 else stats
-        if d.is_main:
+        totals = distributed.all_reduce_sum(stats.clone(), procs) if procs.world > 1 else stats
+        if procs.is_main:
             run.save_last(model.state_dict(), description, ema=ema.state_dict() if ema is not None else None,
                           optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch_, step=step_,
                           global_step=global_step, history=history, best=best,
-                          stats=s.cpu() / d.world if d.world > 1 else s.cpu(),
+                          stats=totals.cpu() / procs.world if procs.world > 1 else totals.cpu(),
                           rng={"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state() if cuda else None})
 
     stop = StopRequest()
@@ -146,13 +146,13 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
     while epoch < cfg.epochs:
         # ---- one epoch of training ----
         net.train()
-        batches = batch_indices(len(train_set), cfg.batch_size, True, cfg.seed, epoch, d.rank, d.world)
+        batches = batch_indices(len(train_set), cfg.batch_size, True, cfg.seed, epoch, procs.rank, procs.world)
         bar = progress(len(batches), f"epoch {epoch + 1}/{cfg.epochs}", quiet, initial=step0)
         t0, seen0 = time.perf_counter(), float(stats[2])
         for step in range(step0, len(batches)):
             idx = batches[step].to(dev, non_blocking=True)
             x, y = to_float(train_dev.images[idx], channels_last=True), train_dev.labels[idx]
-            seed = ((cfg.seed * 1_000_003 + epoch) * 1_000_003 + step) * 64 + d.rank
+            seed = ((cfg.seed * 1_000_003 + epoch) * 1_000_003 + step) * 64 + procs.rank
             g = torch.Generator(device=dev).manual_seed(seed)
             x = augment.apply(x, cfg.augment, g)
             with autocast(dev, cfg.precision):
@@ -179,7 +179,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             if step - step0 < 20 or step % 20 == 0 or step == len(batches) - 1:  # fresh from the first steps
                 seen = float(stats[2]) - seen0
                 bar.set_postfix(loss=f"{float(stats[0] / stats[2]):.3f}", acc=f"{float(stats[1] / stats[2]):.3f}",
-                                img_s=f"{seen * d.world / max(1e-9, time.perf_counter() - t0):.0f}", refresh=False)
+                                img_s=f"{seen * procs.world / max(1e-9, time.perf_counter() - t0):.0f}", refresh=False)
             bar.update(1)
             at_limit = cfg.max_steps is not None and global_step >= cfg.max_steps
             if at_limit or stop.requested or (step + 1) % cfg.checkpoint_steps == 0:
@@ -195,7 +195,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             if at_limit:
                 bar.close()
                 log(f"stopped after {global_step} steps (--max-steps); continue with --resume", quiet)
-                distributed.cleanup(d)
+                distributed.cleanup(procs)
                 return {"stopped": True, "global_step": global_step}
         bar.close()
         if cuda:
@@ -203,7 +203,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
         epoch_train_seconds = time.perf_counter() - t0
 
         # ---- end of epoch: gather train stats, evaluate val (selection) and test (curves only) ----
-        total = distributed.all_reduce_sum(stats.clone(), d)
+        total = distributed.all_reduce_sum(stats.clone(), procs)
         if not torch.isfinite(total[0]):
             raise RunError(f"loss became non-finite in epoch {epoch + 1}; lower --lr (now {cfg.lr})."
                            f"{run.last_good_state_note()}")
@@ -222,7 +222,7 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
             best = {"val_acc": score, "epoch": epoch + 1}
         epoch, step0 = epoch + 1, 0
         stats.zero_()
-        if d.is_main:
+        if procs.is_main:
             run.write_history(history)
             tb.epoch(row)
             if improved:
@@ -234,13 +234,13 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
 
     # ---- the best checkpoint on the test split ----
     metrics = None
-    if d.is_main:
+    if procs.is_main:
         tb.close()
         metrics = final_metrics(run, test_set, dev, cfg, params_total, params_trainable, best["epoch"], history)
         log(f"best epoch {best['epoch']}: test accuracy {metrics['accuracy']:.4f}, macro precision "
             f"{metrics['precision_macro']:.4f}, macro recall {metrics['recall_macro']:.4f} -> {run.path}")  # even quiet
-    distributed.barrier(d)
-    distributed.cleanup(d)
+    distributed.barrier(procs)
+    distributed.cleanup(procs)
     return metrics or {}
 
 

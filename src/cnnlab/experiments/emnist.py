@@ -51,30 +51,34 @@ def compare(base: TrainConfig, out: Path, models=MODELS) -> dict:
 
 def markdown(result: dict, cfg: TrainConfig) -> str:
     rows = {r["model"]: r for r in result["models"]}
+    epochs = f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}"
     lines = [f"# MLP vs CNN vs factorized CNN on {result['dataset']}", "",
-             f"Same hyper-parameters for all: {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr}, "
+             f"Same hyper-parameters for all: {epochs}, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr}, "
              f"weight decay (L2) {cfg.weight_decay}, dropout {cfg.model_kwargs.get('dropout')}, seed {cfg.seed}. "
              "Test accuracy of the checkpoint picked on the validation split.", "",
              "| model | parameters | accuracy | macro precision | macro recall | macro F1 | train s | images/s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result["models"]:
         lines.append(f"| {r['model']} | {r['params']:,} | {r['accuracy']:.4f} | {r['precision_macro']:.4f} | "
-                     f"{r['recall_macro']:.4f} | {r['f1_macro']:.4f} | {r['train_seconds']:.1f} | {r['images_per_second']:.0f} |")
+                     f"{r['recall_macro']:.4f} | {r['f1_macro']:.4f} | {r['train_seconds']:.1f} | "
+                     f"{r['images_per_second']:.0f} |")
     lines.append("")
     if "mlp" in rows and "cnn" in rows:
         m, c = rows["mlp"], rows["cnn"]
         better = "CNN" if c["accuracy"] >= m["accuracy"] else "MLP"
         lines += [f"**MLP vs CNN.** With about the same number of parameters ({m['params']:,} vs {c['params']:,}), the "
-                  f"{better} is more accurate here (CNN {c['accuracy']:.4f}, MLP {m['accuracy']:.4f}). A convolution shares "
-                  "one small filter across every position of the image, so its parameters buy translation-equivariant "
+                  f"{better} is more accurate here (CNN {c['accuracy']:.4f}, MLP {m['accuracy']:.4f}). "
+                  "A convolution shares one small filter across every position of the image, so its parameters buy "
+                  "translation-equivariant "
                   "feature detectors instead of one weight per pixel and unit; pooling adds tolerance to small shifts. "
                   "The MLP must learn each stroke at each position separately from the same data.", ""]
     if "cnn" in rows and "cnn-factorized" in rows:
         c, f = rows["cnn"], rows["cnn-factorized"]
         saved = c["params"] - f["params"]
         lines += [f"**Kernel factorization.** Replacing each 3×3 convolution by a 3×1 then a 1×3 convolution cuts the "
-                  f"parameters from {c['params']:,} to {f['params']:,} ({saved:,} fewer, {100 * saved / c['params']:.1f}% "
-                  "of the whole model; the fully connected layers are unchanged). A 3×3 filter bank from C_in to C_out "
+                  f"parameters from {c['params']:,} to {f['params']:,} ({saved:,} fewer, "
+                  f"{100 * saved / c['params']:.1f}% of the whole model; the fully connected layers are unchanged). "
+                  "A 3×3 filter bank from C_in to C_out "
                   "channels has 9·C_in·C_out weights; the pair has 3·C_in·C_mid + 3·C_mid·C_out with "
                   "C_mid = min(C_in, C_out), which is 6·C² instead of 9·C² when C_in = C_out = C (a third fewer). "
                   "The pair also adds depth and computes in two cheaper passes, but it can only express filters that "

@@ -97,7 +97,8 @@ class Handin:
         video = {"video": _fingerprint(self.video)} if self.video else {}
         if step.startswith("notebook:"):
             name = step.split(":", 1)[1]
-            extra = video if name.startswith("2_") else {"teacher_weights": self.teacher_weights} if name.startswith("3_") else {}
+            teacher = {"teacher_weights": self.teacher_weights}
+            extra = video if name.startswith("2_") else teacher if name.startswith("3_") else {}
             return {"notebook": _fingerprint(self.notebook_dir / name), **extra}
         if step == "models":
             return {f: _fingerprint(self.work(f) / "best_model.json") for _, f, _ in NOTEBOOKS}
@@ -106,9 +107,9 @@ class Handin:
         return {}
 
     def done(self, step: str) -> bool:
-        s = self.state["steps"].get(step)
-        return (bool(s) and s.get("status") == "done" and s.get("inputs", {}) == self.inputs(step)
-                and all((self.out / f).exists() for f in s.get("files", [])))
+        record = self.state["steps"].get(step)
+        return (bool(record) and record.get("status") == "done" and record.get("inputs", {}) == self.inputs(step)
+                and all((self.out / f).exists() for f in record.get("files", [])))
 
     # -- running ------------------------------------------------------------------------------------------------
     def steps(self) -> list[tuple[str, str, callable]]:
@@ -162,19 +163,19 @@ class Handin:
         folder = self.out / "theory"
         fig = folder / answers.FIGURES
         fig.mkdir(parents=True, exist_ok=True)
-        s = self.settings["theory"]
+        theory = self.settings["theory"]
         stored = _repo_docs() / answers.FIGURES
-        if not s.get("measure") and (stored / answers.MEASURED).exists():
+        if not theory.get("measure") and (stored / answers.MEASURED).exists():
             log("    the autoencoder and timing measurements stored in docs/ (budget quick measures nothing)")
             measured = json.loads((stored / answers.MEASURED).read_text())
             for name in ("reconstructions.png", "denoising.png"):
                 shutil.copy2(stored / name, fig / name)
         else:
-            log(f"    measuring: activation timings, autoencoder ({s.get('epochs', 3)} epochs)")
+            log(f"    measuring: activation timings, autoencoder ({theory.get('epochs', 3)} epochs)")
             emnist = self.datasets.get("emnist")
             measured = answers.measure(fig, str(emnist) if emnist and emnist.is_dir() else None,
-                                       epochs=s.get("epochs", 3), train_images=s.get("train_images", 8000),
-                                       test_images=s.get("test_images", 1000))
+                                       epochs=theory.get("epochs", 3), train_images=theory.get("train_images", 8000),
+                                       test_images=theory.get("test_images", 1000))
         docs = answers.write(folder, measured)
         pages_ = [pages.write(folder / answers.DOC_NAMES["en"], "Theory questions: the answers", "en"),
                   pages.write(folder / answers.DOC_NAMES["fa"], "سوالات تشریحی: پاسخ‌ها", "fa")]

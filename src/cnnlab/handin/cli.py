@@ -47,8 +47,9 @@ def register(sub) -> None:
         p.add_argument(f"--{name}", metavar="DIR",
                        help=f"the {what} folder itself, as 'cnnlab train {name} --data DIR' takes it "
                             "(wins over --data)")
-    p.add_argument("--video", help="a webcam video recorded with 'cnnlab live --camera 0 --out video.mp4 --duration 60': "
-                                   "copied into the hand-in and analysed in notebook 2, part (c)")
+    p.add_argument("--video",
+                   help="a webcam video recorded with 'cnnlab live --camera 0 --out video.mp4 --duration 60': "
+                        "copied into the hand-in and analysed in notebook 2, part (c)")
     p.add_argument("--teacher-weights", metavar="imagenet|none|FILE",
                    help="weights of the P3 teacher's backbone (default: the budget's: imagenet for cpu and gpu, "
                         "downloaded once by torchvision; a local ResNet state-dict file works offline)")

@@ -41,7 +41,8 @@ def models(out: Path) -> str:
     import json
     rows = json.loads((out / "models" / "models.json").read_text())
     return _table(["question", "file", "model", "validation accuracy", "test accuracy", "open it in Keras"],
-                  [[r["question"], _a(f"models/{r['file']}", r["file"]), html.escape(r["label"] if r["label"] == r["arch"] else f"{r['label']} ({r['arch']})"),
+                  [[r["question"], _a(f"models/{r['file']}", r["file"]),
+                    html.escape(r["label"] if r["label"] == r["arch"] else f"{r['label']} ({r['arch']})"),
                     number(r["val_accuracy"], ".4f"), number(r["test_accuracy"], ".4f"),
                     f"<code>keras.models.load_model(\"models/{html.escape(r['file'])}\")</code>"]
                    for r in rows])
@@ -58,7 +59,8 @@ def webcam(out: Path) -> str:
 def machine(h) -> str:
     env = environment_summary()
     m, v = env["machine"], env["versions"]
-    rows = [["machine", html.escape(f"{m['cpu']}, {m['cores']} cores" + (f", {m['memory_gib']} GiB" if m["memory_gib"] else "")
+    memory = f", {m['memory_gib']} GiB" if m["memory_gib"] else ""
+    rows = [["machine", html.escape(f"{m['cpu']}, {m['cores']} cores" + memory
                                     + (f", GPU {m['gpu']}" if m["gpu"] else ", no GPU"))],
             ["platform", html.escape(str(m["platform"]))],
             ["versions", html.escape(", ".join(f"{k} {val}" for k, val in v.items() if val))],

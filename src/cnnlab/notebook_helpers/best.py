@@ -22,7 +22,8 @@ def val_accuracy(ref: str) -> float | None:
     return ckpt.get("val_acc")
 
 
-def save(out: Path, question: str, ref: str, label: str, why: str, images: torch.Tensor, metrics: dict | None = None) -> dict:
+def save(out: Path, question: str, ref: str, label: str, why: str, images: torch.Tensor,
+         metrics: dict | None = None) -> dict:
     """Export `ref` (run folder or shipped name) as out/best_model.h5, a Keras model checked on `images` (uint8
     test images, the model's input shape) as Keras opens it and as cnnlab reads it back; record it."""
     from cnnlab import export

@@ -84,7 +84,8 @@ def p1_compare(mlp: dict, cnn: dict, mlp_train_acc: float, cnn_train_acc: float,
     gap = say("p1e.gap", k=k, mlp_gap=mlp_train_acc - mlp["accuracy"], cnn_gap=cnn_train_acc - cnn["accuracy"],
               speed_ratio=mlp["images_per_second"] / max(cnn["images_per_second"], 1e-9),
               mlp_ips=mlp["images_per_second"], cnn_ips=cnn["images_per_second"])
-    rare = say("p1e.rare") if max(mlp["accuracy"] - mlp["recall_macro"], cnn["accuracy"] - cnn["recall_macro"]) > 0.02 else ""
+    gap_to_recall = max(mlp["accuracy"] - mlp["recall_macro"], cnn["accuracy"] - cnn["recall_macro"])
+    rare = say("p1e.rare") if gap_to_recall > 0.02 else ""
     return paragraphs(first, say("noise", noise=noise(cnn["accuracy"], mlp["accuracy"], n), n=n), gap, rare)
 
 
@@ -97,7 +98,8 @@ def p1_factorized(cnn: dict, fac: dict, cnn_conv: int, fac_conv: int, cnn_ips: f
     acc = say({"better": "p1f.acc_better", "worse": "p1f.acc_worse", "tie": "p1f.acc_tie"}[v],
               fac_acc=fac["accuracy"], cnn_acc=cnn["accuracy"], diff=abs(100 * (fac["accuracy"] - cnn["accuracy"])))
     ratio = fac_ips / max(cnn_ips, 1e-9)
-    word = (f"{ratio:.2f}× as fast" if ratio >= 1.1 else f"{1 / ratio:.2f}× slower" if ratio <= 0.9 else "about as fast")
+    word = (f"{ratio:.2f}× as fast" if ratio >= 1.1 else f"{1 / ratio:.2f}× slower" if ratio <= 0.9
+            else "about as fast")
     return paragraphs(params, acc, say("p1f.speed", fac_ips=fac_ips, cnn_ips=cnn_ips, speed_word=word))
 
 
@@ -140,7 +142,8 @@ def p2_filters(first: dict, study: dict, occ: dict, classes: list[str]) -> str:
                      eyes=study["regions"]["eyes"], mouth=study["regions"]["mouth"],
                      elsewhere=study["regions"]["elsewhere"], by_class=by_class))
     base = occ["none"]
-    drops = {band: {cl: (base["recall"][cl] or 0) - (occ[band]["recall"][cl] or 0) for cl in classes} for band in ("mouth", "eyes")}
+    drops = {band: {cl: (base["recall"][cl] or 0) - (occ[band]["recall"][cl] or 0) for cl in classes}
+             for band in ("mouth", "eyes")}
     mouth_class = max(drops["mouth"], key=drops["mouth"].get)
     eyes_class = max(drops["eyes"], key=drops["eyes"].get)
     parts.append(say("p2b.occlusion", acc=base["accuracy"], acc_mouth=occ["mouth"]["accuracy"],
@@ -202,7 +205,8 @@ def p3_final(alpha: float, tau: float, epochs: int, m: dict) -> str:
 def p3_no_teacher(kd: dict, alone: dict, teacher: dict, tau: float) -> str:
     n = alone["num_samples"]
     v = verdict(kd["accuracy"], alone["accuracy"], n)
-    text = say({"better": "p3c.helps", "worse": "p3c.hurts", "tie": "p3c.tie"}[v], diff=abs(100 * (kd["accuracy"] - alone["accuracy"])),
+    text = say({"better": "p3c.helps", "worse": "p3c.hurts", "tie": "p3c.tie"}[v],
+               diff=abs(100 * (kd["accuracy"] - alone["accuracy"])),
                kd=kd["accuracy"], alone=alone["accuracy"], teacher=teacher["accuracy"], tau=tau)
     size = say("p3c.size", student=alone["params_total"], teacher_params=teacher["params_total"],
                ratio=teacher["params_total"] / max(alone["params_total"], 1))

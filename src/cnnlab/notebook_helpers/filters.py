@@ -105,7 +105,9 @@ def channels(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, class
     def region(m: torch.Tensor) -> str:
         fine = F.interpolate(m[None, None], size=(height, width), mode="bilinear", align_corners=False)[0, 0]
         peak = int(fine.flatten().argmax()) // width
-        return "eyes" if eyes.start <= peak < eyes.stop else "mouth" if mouth.start <= peak < mouth.stop else "elsewhere"
+        if eyes.start <= peak < eyes.stop:
+            return "eyes"
+        return "mouth" if mouth.start <= peak < mouth.stop else "elsewhere"
 
     per_class = torch.stack([acts[labels == k].mean((0, 2, 3)) if (labels == k).any() else torch.zeros(c)
                              for k in range(len(classes))], 1)  # [C, K]
@@ -133,7 +135,8 @@ def channels(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, class
         m = acts[labels == k, ch].mean(0)
         by_class.append({"class": name, "channel": ch, "ratio": float(ratio[ch, k]), "region": region(m), "map": m,
                          "faces": int((labels == k).sum())})
-    return {"layer": layer, "shape": [c, h, w], "faces": n, "channels": rows, "active": len(active), "by_class": by_class,
+    return {"layer": layer, "shape": [c, h, w], "faces": n, "channels": rows, "active": len(active),
+            "by_class": by_class,
             "regions": {k: sum(r["region"] == k for r in active) for k in REGIONS},
             "bands": {"eyes": [eyes.start, eyes.stop], "mouth": [mouth.start, mouth.stop]},
             "prefers": {k: sum(r["prefers"] == k for r in active) for k in classes}, "mean_map": mean_map}
@@ -238,7 +241,8 @@ def plot_channels(images: torch.Tensor, labels: torch.Tensor, classes: list[str]
         ax.set_yticks([])
     for ax in list(axes.flat)[len(picks):]:
         ax.axis("off")
-    fig.suptitle(f"{study['layer']} ({study['shape'][1]}×{study['shape'][2]}), {study['faces']} test faces: the channel "
+    fig.suptitle(f"{study['layer']} ({study['shape'][1]}×{study['shape'][2]}), {study['faces']} test faces: "
+                 "the channel "
                  "each expression excites most\n(×: response to it / mean response; dashed: eye and mouth bands)",
                  fontsize=8.5)
     fig.tight_layout()

@@ -57,13 +57,14 @@ def register(sub) -> None:
                        help="one self-contained HTML page (configs, curves, metrics, confusion matrix, sample "
                             "predictions) of one or more runs")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR",
-                   help="run folders written by 'cnnlab train' (a folder of runs, like a compare --out, stands for all of them)")
+                   help="run folders written by 'cnnlab train' (a folder of runs, like a compare --out, stands for "
+                        "all of them)")
     p.add_argument("--out", required=True, help="HTML file to write")
     p.add_argument("--title", default="cnnlab report", help="page title")
     p.add_argument("--data", help="dataset folder for the sample predictions, when the one in the run's config.json "
                                   "is not reachable from here")
-    p.add_argument("--samples", type=nonneg_int, default=8, help="how many right and how many wrong test predictions to show "
-                                                          "per run (0 = none)")
+    p.add_argument("--samples", type=nonneg_int, default=8,
+                   help="how many right and how many wrong test predictions to show per run (0 = none)")
     add_device(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_report)
@@ -74,7 +75,8 @@ def register(sub) -> None:
     n.add_argument("--quick", action="store_true", help="tiny settings (sets CNNLAB_QUICK=1): minutes on a CPU, for CI")
     n.add_argument("--data", help="folder of the datasets, each found in it as 'cnnlab handin --data' finds it "
                                   "(emnist-byclass-reduced/, fer2013/, cifar10/, torchvision's EMNIST/raw/ ...); sets "
-                                  "CNNLAB_DATA (default: the notebooks' own default, ../shared/data next to the repository)")
+                                  "CNNLAB_DATA (default: the notebooks' own default, ../shared/data next to the "
+                                  "repository)")
     n.add_argument("--notebooks", help="folder of .ipynb files (default: notebooks/ of this checkout)")
     n.add_argument("--only", nargs="+", metavar="NAME", help="run only the notebooks whose file name contains NAME")
     n.add_argument("--timeout", type=positive_int, default=7200, help="seconds one cell may run")

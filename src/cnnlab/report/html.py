@@ -60,7 +60,8 @@ def note(text: str) -> str:
 
 
 def section(sid: str, title: str, body: str, level: int = 3) -> str:
-    return f'<section id="{esc(sid)}" data-section="{esc(sid.split("-", 1)[-1])}"><h{level}>{esc(title)}</h{level}>{body}</section>'
+    heading = f"<h{level}>{esc(title)}</h{level}>"
+    return f'<section id="{esc(sid)}" data-section="{esc(sid.split("-", 1)[-1])}">{heading}{body}</section>'
 
 
 def setting(v) -> str | None:
@@ -117,10 +118,12 @@ def metrics_section(run: Run, sid: str) -> str:
     kpis = [("accuracy", m.get("accuracy")), ("macro precision", m.get("precision_macro")),
             ("macro recall", m.get("recall_macro")), ("macro F1", m.get("f1_macro")),
             ("parameters", m.get("params_total")), ("best epoch", m.get("best_epoch"))]
-    body = '<div class="kpis">' + "".join(f'<div class="kpi">{esc(k)}<b>{esc(fmt(v))}</b></div>' for k, v in kpis) + "</div>"
+    body = ('<div class="kpis">' + "".join(f'<div class="kpi">{esc(k)}<b>{esc(fmt(v))}</b></div>' for k, v in kpis)
+            + "</div>")
     body += f"<p>{esc(say('metrics', images=fmt(m.get('num_samples')), split=m.get('split') or 'test'))}</p>"
     body += table(["average", "precision", "recall", "F1"],
-                  [[avg, m.get(f"precision_{avg}"), m.get(f"recall_{avg}"), m.get(f"f1_{avg}")] for avg in ("macro", "weighted")])
+                  [[avg, m.get(f"precision_{avg}"), m.get(f"recall_{avg}"), m.get(f"f1_{avg}")]
+                   for avg in ("macro", "weighted")])
     per = m.get("per_class") or {}
     rows = [[c, v.get("precision"), v.get("recall"), v.get("f1"), v.get("support")] for c, v in per.items()]
     if rows:  # folded: a 62-class table would make the page very long; the summary above stays open
@@ -149,7 +152,8 @@ def confusion_section(run: Run, sid: str, tmp: Path) -> str:
     body = (f'<div class="{"stack" if wide else "pair"}">{figs}</div><p class="caption">{esc(say("confusion"))}</p>')
     rows = top_confusions(cm, classes)
     if rows:
-        body += "<h4>Most frequent confusions</h4>" + table(["true", "predicted as", "count", "share of true class"], rows)
+        columns = ["true", "predicted as", "count", "share of true class"]
+        body += "<h4>Most frequent confusions</h4>" + table(columns, rows)
     return section(sid, "Confusion matrix", body)
 
 
@@ -183,7 +187,8 @@ def run_section(run: Run, n: int, tmp: Path, data: str | None, samples: int, dev
     parts = [f'<section class="run" id="{sid}"><h2>{esc(run.name)}: {esc(run.model)} on '
              f'{esc(run.config.get("dataset", "?"))}</h2><p>{esc(line)}</p>']
     for make in (lambda: config_section(run, f"{sid}-config"), lambda: curves_section(run, f"{sid}-curves", tmp),
-                 lambda: metrics_section(run, f"{sid}-metrics"), lambda: confusion_section(run, f"{sid}-confusion", tmp),
+                 lambda: metrics_section(run, f"{sid}-metrics"),
+                 lambda: confusion_section(run, f"{sid}-confusion", tmp),
                  lambda: samples_section(run, f"{sid}-samples", data, samples, device)):
         parts.append(make())
         step()
@@ -229,7 +234,8 @@ def write_report(runs: list[Path], out: Path, title: str = "cnnlab report", extr
     runs_ = [runs_mod.load(p, n) for p, n in zip(paths, runs_mod.names(paths))]
     bar = progress(5 * len(runs_) + 1, "report", quiet)
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    toc = "".join(f'<li><a href="#run{i}">{esc(r.name)}</a> ({esc(r.model)}, accuracy {fmt(r.metrics.get("accuracy"))})</li>'
+    toc = "".join(f'<li><a href="#run{i}">{esc(r.name)}</a> '
+                  f'({esc(r.model)}, accuracy {fmt(r.metrics.get("accuracy"))})</li>'
                   for i, r in enumerate(runs_, 1))
     if len(runs_) > 1:
         toc = '<li><a href="#side-by-side">side by side</a></li>' + toc

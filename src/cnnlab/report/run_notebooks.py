@@ -83,7 +83,8 @@ def run_one(path: Path, out: Path, env: dict, timeout: int, quiet: bool) -> dict
     from cnnlab.engine.logging import progress
     nb = nbformat.read(path, as_version=4)
     bar = progress(sum(c.cell_type == "code" for c in nb.cells), path.stem, quiet)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}},
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not its loopback-TCP warning
                             on_cell_executed=lambda **_: bar.update(1))
     t0, status, error = time.perf_counter(), "ok", None
@@ -91,8 +92,9 @@ def run_one(path: Path, out: Path, env: dict, timeout: int, quiet: bool) -> dict
         client.execute(env=env)
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
         status = "failed"
-        lines = [l for l in str(e).splitlines() if l.strip()]
-        error = next((l for l in reversed(lines) if "Error" in l), lines[-1] if lines else type(e).__name__)[:300]
+        lines = [line for line in str(e).splitlines() if line.strip()]
+        last = lines[-1] if lines else type(e).__name__
+        error = next((line for line in reversed(lines) if "Error" in line), last)[:300]
     finally:
         bar.close()
     seconds = time.perf_counter() - t0
@@ -116,7 +118,8 @@ def run_all(paths: list[Path], out: Path, quick: bool = False, data: str | None 
     try:
         KernelSpecManager().get_kernel_spec("python3")
     except NoSuchKernel:
-        raise UsageError("no 'python3' Jupyter kernel: pip install ipykernel (or pip install -e '.[notebooks]')") from None
+        raise UsageError("no 'python3' Jupyter kernel: pip install ipykernel "
+                         "(or pip install -e '.[notebooks]')") from None
     from cnnlab.engine.checkpoint import atomic_write_json
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,8 @@ def predictions(run: Run, data: Path, n_right: int = 8, n_wrong: int = 8, pool: 
     dataset = ckpt.get("dataset") or run.config.get("dataset")
     test = datasets.load(dataset, data, "test", cache=run.config.get("cache_dir"))
     if test.classes != list(ckpt["classes"]) or test.input_shape != list(ckpt["input_shape"]):
-        raise DataError(f"{data}: its classes/shape do not match the run's checkpoint; pass the run's dataset with --data")
+        raise DataError(f"{data}: its classes/shape do not match the run's checkpoint; "
+                        "pass the run's dataset with --data")
     order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))[:pool]
     right: list[dict] = []
     wrong: list[dict] = []
