@@ -2,9 +2,10 @@
 runs, with and without --t2-scale, as one result. The pair is chosen on validation accuracy (the epoch each short
 run kept); test accuracy (PublicTest) is reported beside it and chooses nothing.
 
-    PYTHONPATH=src python -m benchmarks.ablation.fer_distill_sweep runs/fer-sweep runs/fer-sweep-t2
+    PYTHONPATH=src python -m benchmarks.ablation.fer_distill_sweep runs/fer-sweep runs/fer-sweep-t2 \
+        --made-by "cnnlab distill sweep ..." --made-by "cnnlab distill sweep --t2-scale ..."
 
-Writes benchmarks/results/fer_distill_sweep_cpu.json; the commands of the sweeps are in its `sweeps` field.
+Writes benchmarks/results/fer_distill_sweep_cpu.json; the commands of the sweeps are in its `made_by` field.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def rows_of(folder: Path) -> list[dict]:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sweeps", nargs="+", type=Path, help="folders of `cnnlab distill sweep` runs (sweep.json)")
+    ap.add_argument("--made-by", action="append", default=[], help="the command that made a sweep (recorded)")
     args = ap.parse_args()
     rows = [row for folder in args.sweeps for row in rows_of(folder)]
     best = max(rows, key=lambda r: r["val_accuracy"])
@@ -43,7 +45,7 @@ def main():
                f"(--teacher-targets clean); {rows[0]['epochs']}-epoch students of the cpu recipe, seed 0; chosen on "
                f"validation ({n:,} faces: the standard error of one accuracy is {se:.4f}, so "
                "differences of a point or so are within the noise); test = PublicTest, reported only",
-          sweeps=[str(folder) for folder in args.sweeps])
+          sweeps=[str(folder) for folder in args.sweeps], made_by=args.made_by)
 
 
 if __name__ == "__main__":
