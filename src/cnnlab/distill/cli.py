@@ -195,7 +195,8 @@ def register(sub) -> None:
     s.set_defaults(func=run_student)
 
     w = dsub.add_parser("sweep", formatter_class=Formatter, add_help=False,
-                        help="short student runs over a grid of alpha and tau: sweep.json, sweep.md, sweep.png")
+                        help="short student runs over a grid of alpha and tau, the best chosen on validation "
+                             "accuracy: sweep.json, sweep.md, sweep.png")
     w.add_argument("--teacher", required=True, metavar="RUN_DIR[,RUN_DIR...]",
                    help="the teacher's run folder, or several separated by commas (their ensemble)")
     w.add_argument("--alphas", default="0.1,0.5,0.9", help="comma-separated values of alpha")
