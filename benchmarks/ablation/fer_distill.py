@@ -25,7 +25,6 @@ from benchmarks.common import FER, write
 
 from cnnlab.engine.config import TrainConfig
 from cnnlab.engine.metrics import classification_metrics
-from cnnlab.engine.runfolder import RunFolder
 from cnnlab.engine.train import load_splits
 from cnnlab.experiments.fer import CPU
 from cnnlab.runs import load_model
@@ -38,16 +37,19 @@ def paired_se(right_a: torch.Tensor, right_b: torch.Tensor) -> float:
     return math.sqrt(max(b + c - (b - c) ** 2 / n, 0.0)) / n
 
 
-def describe(ref: str) -> dict:
-    """Epochs and teacher of a run folder (from its config.json and distill.json)."""
-    folder = Path(ref)
-    info = {"model": ref}
-    if RunFolder(folder).config.exists():
-        cfg = json.loads(RunFolder(folder).config.read_text())
-        info |= {"epochs": cfg["epochs"], "seed": cfg["seed"]}
+def describe(ref: str, ckpt: dict) -> dict:
+    """Epochs and seed of a model (its checkpoint's config), and the teacher of a distilled one (distill.json of a
+    run folder, or the card beside a shipped .pt)."""
+    cfg = ckpt.get("config") or {}
+    info = {"model": ref, "epochs": cfg.get("epochs"), "seed": cfg.get("seed")}
+    folder, card = Path(ref), Path(ref).with_suffix(".json")
     if (folder / "distill.json").exists():
         kd = json.loads((folder / "distill.json").read_text())
         info |= {k: kd.get(k) for k in ("teacher", "alpha", "tau", "t2_scale", "teacher_targets")}
+    elif folder.suffix == ".pt" and card.exists() and "teacher" in json.loads(card.read_text()):
+        teacher = json.loads(card.read_text())["teacher"]
+        info |= {"teacher": ",".join(teacher["models"])} | {k: teacher.get(k) for k in
+                                                            ("alpha", "tau", "t2_scale", "teacher_targets")}
     return info
 
 
@@ -62,8 +64,9 @@ def main():
     _, val, test = load_splits(cfg)
     right, rows = {}, []
     for ref in [args.student, *args.alone]:
-        model = load_model(ref)[0].eval()
-        row = describe(ref) | {"role": "distilled" if ref == args.student else "alone"}
+        model, ckpt = load_model(ref)
+        model.eval()
+        row = describe(ref, ckpt) | {"role": "distilled" if ref == args.student else "alone"}
         for name, data in (("val", val), ("test", test)):
             pred = probabilities(model, data.images, True).argmax(1)
             m = classification_metrics(pred, data.labels, data.classes)
