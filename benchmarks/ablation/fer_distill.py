@@ -46,8 +46,8 @@ def describe(ref: str, ckpt: dict) -> dict:
     if (folder / "distill.json").exists():
         kd = json.loads((folder / "distill.json").read_text())
         info |= {k: kd.get(k) for k in ("teacher", "alpha", "tau", "t2_scale", "teacher_targets")}
-    elif folder.suffix == ".pt" and card.exists() and "teacher" in json.loads(card.read_text()):
-        teacher = json.loads(card.read_text())["teacher"]
+    elif folder.suffix == ".pt" and card.exists() and "teacher" in (shipped := json.loads(card.read_text())):
+        teacher = shipped["teacher"]
         info |= {"teacher": ",".join(teacher["models"])} | {k: teacher.get(k) for k in
                                                             ("alpha", "tau", "t2_scale", "teacher_targets")}
     return info
