@@ -120,3 +120,26 @@ def test_student_of_an_ensemble_on_fer2013_through_the_cli(tmp_path):
     card = json.loads((tmp_path / "shipped" / "kd-test.json").read_text())
     assert card["teacher"]["models"] == ["fer2013-vgg", "fer2013-vgg"] and "mirror" in card["teacher"]["ensemble"]
     assert (card["teacher"]["alpha"], card["teacher"]["tau"], card["teacher"]["teacher_targets"]) == (0.3, 2.0, "clean")
+
+
+@pytest.mark.data
+def test_the_teacher_on_augmented_batches_runs_in_the_students_precision(faces, members):
+    """--teacher-targets augmented: the teacher runs under the run's precision (bf16 where the student trains in
+    bf16), as the clean targets do; it once ran in fp32 whatever the run said, at several times the cost."""
+    from cnnlab.distill.student import teacher_logits
+    from cnnlab.engine.config import TrainConfig
+    from cnnlab.engine.evaluate import autocast
+    images, _ = faces
+    x = images[:16].float() / 255
+    ensemble = Ensemble(members, flip=True)
+    with torch.inference_mode():
+        fp32 = ensemble(x)
+        with autocast(x.device, "bf16"):
+            bf16 = ensemble(x).float()
+    assert (bf16 - fp32).abs().max() > 1e-4  # the two precisions are told apart on these faces
+    live = TeacherLogits(ensemble, 7, cache=False, precision="bf16")
+    torch.testing.assert_close(live(x, torch.arange(16)), bf16, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(TeacherLogits(ensemble, 7, cache=False, precision="fp32")(x, torch.arange(16)), fp32)
+    # and the run's precision reaches it from the config
+    cfg = TrainConfig(dataset="fer2013", data=str(FER), precision="bf16", augment={"flip": True})
+    assert teacher_logits(cfg, "fer2013-vgg", flip=True).precision == "bf16"

@@ -30,11 +30,13 @@ DEFAULTS = {"teacher_flip": False, "teacher_targets": "augmented"}  # of a disti
 
 
 class TeacherLogits:
-    """logits = TeacherLogits(teacher, num_classes, cache)(images, rows): the teacher's float32 logits for a batch."""
+    """logits = TeacherLogits(teacher, num_classes, cache)(images, rows): the teacher's float32 logits for a batch,
+    under the run's `precision` (`cnnlab.engine.evaluate.autocast`; bf16 where the student trains in bf16)."""
 
-    def __init__(self, teacher: torch.nn.Module, num_classes: int, cache: bool):
+    def __init__(self, teacher: torch.nn.Module, num_classes: int, cache: bool, precision: str = "auto"):
         self.teacher = teacher.eval()
         self.num_classes = num_classes
+        self.precision = precision
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self.cache = cache
@@ -46,7 +48,7 @@ class TeacherLogits:
         if next(self.teacher.parameters()).device != x.device:
             self.teacher = self.teacher.to(x.device).to(memory_format=torch.channels_last)
         self.computed += len(x)
-        with torch.inference_mode(), autocast(x.device):
+        with torch.inference_mode(), autocast(x.device, self.precision):
             z = self.teacher(x).float()
         return z.clone()  # a normal tensor, usable in the student's autograd graph
 
@@ -134,7 +136,7 @@ def teacher_logits(cfg: TrainConfig, teacher: str, flip: bool = False, targets: 
         images = load_splits(cfg)[0].images
         log(f"teacher: logits of {len(images)} training images, once", cfg.quiet)
         return CleanTargets(model, images, precision=cfg.precision)
-    return TeacherLogits(model, num_classes, cache=not any(cfg.augment.values()))
+    return TeacherLogits(model, num_classes, cache=not any(cfg.augment.values()), precision=cfg.precision)
 
 
 def check_same(out: Path, info: dict) -> None:
