@@ -53,35 +53,52 @@ def describe(ref: str, ckpt: dict) -> dict:
     return info
 
 
+def splits(data: str):
+    """The validation split every FER run shares (seed 0's carve of train) and PublicTest."""
+    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **CPU, "dataset": "fer2013", "data": data,
+                                 "seed": 0, "split_seed": 0})
+    _, val, test = load_splits(cfg)
+    return val, test
+
+
+def score(ref: str, role: str, val, test, right: dict) -> dict:
+    """describe(ref), its role, and its accuracy and macro-F1 on val and test; right[(ref, split)]: which faces
+    it gets right."""
+    model, ckpt = load_model(ref)
+    model.eval()
+    row = describe(ref, ckpt) | {"role": role}
+    for name, data in (("val", val), ("test", test)):
+        pred = probabilities(model, data.images, True).argmax(1)
+        m = classification_metrics(pred, data.labels, data.classes)
+        row |= {f"{name}_accuracy": round(m["accuracy"], 4), f"{name}_f1_macro": round(m["f1_macro"], 4)}
+        right[(ref, name)] = pred == data.labels
+    return row
+
+
+def difference(a: str, b: str, right: dict) -> dict:
+    """Accuracy of a minus accuracy of b on each split, with its paired standard error."""
+    diff = {"model": f"{a} - {b}", "role": "difference"}
+    for name in ("val", "test"):
+        ra, rb = right[(a, name)], right[(b, name)]
+        diff |= {f"{name}_accuracy": round(float(ra.float().mean() - rb.float().mean()), 4),
+                 f"{name}_paired_se": round(paired_se(ra, rb), 4)}
+    return diff
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--student", required=True, help="the distilled student's run folder")
     ap.add_argument("--alone", nargs="+", required=True, help="students trained on the labels alone")
     ap.add_argument("--data", default=str(FER))
     args = ap.parse_args()
-    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **CPU, "dataset": "fer2013", "data": args.data,
-                                 "seed": 0, "split_seed": 0})
-    _, val, test = load_splits(cfg)
+    val, test = splits(args.data)
     right, rows = {}, []
     for ref in [args.student, *args.alone]:
-        model, ckpt = load_model(ref)
-        model.eval()
-        row = describe(ref, ckpt) | {"role": "distilled" if ref == args.student else "alone"}
-        for name, data in (("val", val), ("test", test)):
-            pred = probabilities(model, data.images, True).argmax(1)
-            m = classification_metrics(pred, data.labels, data.classes)
-            row |= {f"{name}_accuracy": round(m["accuracy"], 4), f"{name}_f1_macro": round(m["f1_macro"], 4)}
-            right[(ref, name)] = pred == data.labels
-        rows.append(row)
-        print(row, file=sys.stderr)
+        rows.append(score(ref, "distilled" if ref == args.student else "alone", val, test, right))
+        print(rows[-1], file=sys.stderr)
     for ref in args.alone:
-        diff = {"model": f"{args.student} - {ref}", "role": "difference"}
-        for name in ("val", "test"):
-            a, b = right[(args.student, name)], right[(ref, name)]
-            diff |= {f"{name}_accuracy": round(float(a.float().mean() - b.float().mean()), 4),
-                     f"{name}_paired_se": round(paired_se(a, b), 4)}
-        rows.append(diff)
-        print(diff, file=sys.stderr)
+        rows.append(difference(args.student, ref, right))
+        print(rows[-1], file=sys.stderr)
     write("fer_distill_cpu", rows, kind="result",
           note=f"flip TTA, fp32; validation: {len(val)} faces (seed 0's carve of train, shared by all runs); "
                f"test: PublicTest, {len(test)} faces, reported only (no choice read it)")

@@ -37,7 +37,8 @@ def main():
     best = max(rows, key=lambda r: r["val_accuracy"])
     for r in rows:
         r["chosen"] = r is best
-    n = 2872  # the validation faces every run shares (seed 0's carve of train)
+    first = json.loads((args.sweeps[0] / "sweep.json").read_text())["runs"][0]["run"]
+    n = json.loads((Path(first) / "config.json").read_text())["samples"]["val"]  # the faces every run shares
     se = math.sqrt(best["val_accuracy"] * (1 - best["val_accuracy"]) / n)
     teacher = json.loads((args.sweeps[0] / "sweep.json").read_text())["teacher"]
     write("fer_distill_sweep_cpu", rows, kind="result",

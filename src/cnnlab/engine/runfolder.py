@@ -36,6 +36,12 @@ def checkpoint(weights: dict, description: dict, **state) -> dict:
     return {"model": weights, **description, **state}
 
 
+def saved_val_accuracy(path: str | Path) -> float | None:
+    """The validation accuracy a checkpoint file was saved with (None for a run without a validation split)."""
+    import torch
+    return torch.load(path, map_location="cpu", weights_only=False).get("val_acc")
+
+
 class RunFolder:
     """One run's folder: each file's name is a class attribute, each file's path an attribute of the instance."""
 
@@ -102,8 +108,7 @@ class RunFolder:
     def best_val_accuracy(self) -> float | None:
         """The validation accuracy saved with best.pt, what a choice between finished runs reads (None without a
         validation split)."""
-        import torch
-        return torch.load(self.best, map_location="cpu", weights_only=False).get("val_acc")
+        return saved_val_accuracy(self.best)
 
     def write_metrics(self, metrics: dict) -> None:
         atomic_write_json(self.metrics, metrics)

@@ -17,9 +17,9 @@ TOLERANCE = 1e-3  # largest probability difference between Keras and PyTorch acc
 
 def val_accuracy(ref: str) -> float | None:
     """The validation accuracy stored with a run's best checkpoint (or a shipped model's)."""
+    from cnnlab.engine.runfolder import saved_val_accuracy
     from cnnlab.runs import checkpoint_path
-    ckpt = torch.load(checkpoint_path(ref), map_location="cpu", weights_only=False)
-    return ckpt.get("val_acc")
+    return saved_val_accuracy(checkpoint_path(ref))
 
 
 def save(out: Path, question: str, ref: str, label: str, why: str, images: torch.Tensor,
