@@ -1,9 +1,10 @@
 """What the clean-target shortcut costs (issue 24): two FER students identical but for `--teacher-targets`, one
 taught by the teacher run on every augmented batch it sees, one by the teacher's logits of the stored training
 images, computed once. Accuracy and macro-F1 (flip TTA, fp32) on the shared validation split and on PublicTest, the
-difference with its paired standard error (fer_distill.py), and the median seconds an epoch took (a speed check).
+difference with its paired standard error (fer_distill.py), and the mean seconds an epoch took (a speed check).
 
-    PYTHONPATH=src python -m benchmarks.ablation.fer_distill_targets runs/fer-kd30-augmented runs/fer-kd30-clean
+    PYTHONPATH=src python -m benchmarks.ablation.fer_distill_targets \
+        models/fer2013-distilled/fer2013-kd30-augmented.pt models/fer2013-distilled/fer2013-kd30-clean.pt
 
 Writes benchmarks/results/fer_distill_targets_cpu.json.
 """
@@ -11,51 +12,66 @@ Writes benchmarks/results/fer_distill_targets_cpu.json.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import statistics
 import sys
 from pathlib import Path
 
-from benchmarks.ablation.fer_distill import difference, score, splits
+from benchmarks.ablation.fer_distill import describe, difference, score, splits
 from benchmarks.common import FER, write
 
 from cnnlab.engine.runfolder import RunFolder
+from cnnlab.runs import load_model
+
+SAME = ("teacher", "alpha", "tau", "t2_scale")  # describe()'s fields the two students must share
 
 
-def epoch_seconds(run: str) -> float:
-    with RunFolder(Path(run)).history.open() as f:
-        return round(statistics.median(float(r["seconds"]) for r in csv.DictReader(f)), 1)
+def epoch_seconds(ref: str) -> float:
+    """Mean training seconds of an epoch: metrics.json of a run folder, or the card beside a kept .pt."""
+    path = Path(ref)
+    if path.is_dir():
+        metrics = json.loads(RunFolder(path).metrics.read_text())
+        seconds = metrics["train_seconds"]
+        epochs = json.loads(RunFolder(path).config.read_text())["epochs"]
+    else:
+        training = json.loads(path.with_suffix(".json").read_text())["training"]
+        seconds, epochs = training["train_seconds"], training["epochs"]
+    return round(seconds / epochs, 1)
+
+
+def check_pair(augmented: str, clean: str) -> None:
+    """The two students differ in --teacher-targets alone (their teacher options and every recorded setting)."""
+    info = {}
+    for ref, want in ((augmented, "augmented"), (clean, "clean")):
+        _, ckpt = load_model(ref)
+        described = describe(ref, ckpt)
+        if described.get("teacher_targets") != want:
+            raise SystemExit(f"{ref}: trained with --teacher-targets {described.get('teacher_targets')}, not {want}")
+        info[want] = ({k: described.get(k) for k in SAME}, ckpt.get("config") or {})
+    (kd_a, cfg_a), (kd_c, cfg_c) = info["augmented"], info["clean"]
+    changed = sorted(k for k in SAME if kd_a[k] != kd_c[k])
+    changed += sorted(k for k in cfg_a if k not in ("out", "resume", "environment") and cfg_a[k] != cfg_c.get(k))
+    if changed:
+        raise SystemExit(f"{augmented} and {clean} differ in more than --teacher-targets: {', '.join(changed)}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("augmented", help="run folder of the student taught on each augmented batch")
-    ap.add_argument("clean", help="run folder of the same student taught by the logits of the stored images")
+    ap.add_argument("augmented", help="the student taught on each augmented batch (run folder or kept .pt)")
+    ap.add_argument("clean", help="the same student taught by the logits of the stored images")
     ap.add_argument("--data", default=str(FER))
     args = ap.parse_args()
-    kinds = {}
-    for run, want in ((args.augmented, "augmented"), (args.clean, "clean")):
-        kd = json.loads((Path(run) / "distill.json").read_text())
-        if kd.get("teacher_targets") != want:
-            raise SystemExit(f"{run}: trained with --teacher-targets {kd.get('teacher_targets')}, not {want}")
-        kinds[want] = {k: v for k, v in kd.items() if k not in ("teacher_targets", "teacher_logits_cached")}
-    config = {run: json.loads((Path(run) / "config.json").read_text()) for run in (args.augmented, args.clean)}
-    changed = sorted(k for k in config[args.augmented] if k not in ("out", "resume")
-                     and config[args.augmented][k] != config[args.clean].get(k))
-    if kinds["augmented"] != kinds["clean"] or changed:
-        raise SystemExit(f"the two runs differ in more than --teacher-targets: {changed or 'the teacher options'}")
+    check_pair(args.augmented, args.clean)
     val, test = splits(args.data)
     right, rows = {}, []
-    for run in (args.augmented, args.clean):
-        rows.append(score(run, "student", val, test, right) | {"epoch_seconds": epoch_seconds(run)})
+    for ref in (args.augmented, args.clean):
+        rows.append(score(ref, "student", val, test, right) | {"epoch_seconds": epoch_seconds(ref)})
         print(rows[-1], file=sys.stderr)
     rows.append(difference(args.augmented, args.clean, right))
     print(rows[-1], file=sys.stderr)
     write("fer_distill_targets_cpu", rows, kind="result",
           note=f"flip TTA, fp32; validation: {len(val)} faces (seed 0's carve of train); test: PublicTest, "
-               f"{len(test)} faces, reported only; epoch_seconds: median seconds of an epoch in history.csv, a "
-               "speed check (bf16, 2 threads, the CPU shared at times with nice'd test runs)")
+               f"{len(test)} faces, reported only; epoch_seconds: mean training seconds of an epoch, a speed check "
+               "(bf16, 2 threads, the CPU shared at times with nice'd test runs)")
 
 
 if __name__ == "__main__":
