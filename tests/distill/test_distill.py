@@ -379,3 +379,22 @@ def test_distilled_student_under_torchrun(pipeline, tmp_path):
     assert json.loads((run_dir / "config.json").read_text())["world_size"] == 2
     assert json.loads((run_dir / "distill.json").read_text())["alpha"] == 0.5
     assert json.loads((run_dir / "metrics.json").read_text())["num_samples"] == 64
+
+
+def test_linear_probe_features_follow_the_runs_precision():
+    """The probe's frozen features are computed under the run's --precision, as the student's teacher is."""
+    from cnnlab.distill.teacher import frozen_features
+    from cnnlab.engine.evaluate import autocast
+    torch.manual_seed(0)
+    model = torch.nn.Module()
+    model.features = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten())
+    images = torch.randint(0, 256, (10, 3, 8, 8), dtype=torch.uint8)
+    x = images.float().div(255).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        fp32 = model.features(x)
+        with autocast(torch.device("cpu"), "bf16"):
+            bf16 = model.features(x).float()
+    assert (bf16 - fp32).abs().max() > 1e-4
+    cpu = torch.device("cpu")
+    torch.testing.assert_close(frozen_features(model, images, cpu, 4, quiet=True, precision="bf16"), bf16)
+    torch.testing.assert_close(frozen_features(model, images, cpu, 4, quiet=True, precision="fp32"), fp32)

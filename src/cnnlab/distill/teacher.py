@@ -91,9 +91,10 @@ def finetune(cfg: TrainConfig, weights: str = "imagenet") -> dict:
 
 @torch.inference_mode()
 def frozen_features(model, images: torch.Tensor, device, batch_size: int, rank: int = 0, world: int = 1,
-                    quiet: bool = False) -> torch.Tensor:
-    """model.features of uint8 images [N, C, H, W] (float32, on `device`). With world > 1 each process computes
-    rows rank, rank + world, ... and the rows are gathered, so every process returns all N."""
+                    quiet: bool = False, precision: str = "auto") -> torch.Tensor:
+    """model.features of uint8 images [N, C, H, W] (float32, on `device`), under the run's `precision` (as the
+    student's teacher, `TeacherLogits`). With world > 1 each process computes rows rank, rank + world, ... and the
+    rows are gathered, so every process returns all N."""
     from cnnlab.data.tensors import to_float
     from cnnlab.engine.evaluate import autocast
     from cnnlab.engine.logging import progress
@@ -103,7 +104,7 @@ def frozen_features(model, images: torch.Tensor, device, batch_size: int, rank: 
     bar = progress((len(rows) + batch_size - 1) // batch_size, "features", quiet)
     for i in range(0, len(rows), batch_size):
         x = to_float(images[rows[i:i + batch_size]].to(device, non_blocking=True), channels_last=True)
-        with autocast(device):
+        with autocast(device, precision):
             out.append(model.features(x).float())
         bar.update(1)
     bar.close()
@@ -186,7 +187,7 @@ def linear_probe(cfg: TrainConfig, weights: str = "imagenet") -> dict:
 
     t0 = time.perf_counter()
     bs = cfg.eval_batch_size
-    feats = {name: frozen_features(model, s.images, dev, bs, procs.rank, procs.world, quiet)
+    feats = {name: frozen_features(model, s.images, dev, bs, procs.rank, procs.world, quiet, cfg.precision)
              for name, s in (("train", train_set), ("val", val_set), ("test", test_set))}
     if dev.type == "cuda":
         torch.cuda.synchronize()
