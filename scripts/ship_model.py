@@ -90,7 +90,8 @@ def main():
         kd = json.loads(kd.read_text())
         card["teacher"] = {"models": kd["teacher"].split(","), "ensemble": "mean of the members' probabilities"
                            + (", each over the face and its mirror" if kd.get("teacher_flip") else ""),
-                           **{k: kd.get(k) for k in ("alpha", "tau", "t2_scale", "teacher_targets", "loss")}}
+                           **{k: kd.get(k) for k in ("alpha", "tau", "t2_scale", "teacher_targets", "loss")},
+                           **({"teacher_views": kd["teacher_views"]} if "teacher_views" in kd else {})}
     to = Path(args.to)
     to.mkdir(parents=True, exist_ok=True)
     torch.save(keep, to / f"{args.name}.pt")

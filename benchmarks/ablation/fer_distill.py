@@ -7,7 +7,7 @@ only one of the two models gets right.
     PYTHONPATH=src python -m benchmarks.ablation.fer_distill --student runs/fer-kd \
         --alone runs/fer-teacher-s1 runs/fer-teacher-s2
 
-Writes benchmarks/results/fer_distill_cpu.json.
+Writes benchmarks/results/fer_distill_cpu.json (or --result NAME).
 """
 
 from __future__ import annotations
@@ -45,11 +45,12 @@ def describe(ref: str, ckpt: dict) -> dict:
     folder, card = Path(ref), Path(ref).with_suffix(".json")
     if (folder / "distill.json").exists():
         kd = json.loads((folder / "distill.json").read_text())
-        info |= {k: kd.get(k) for k in ("teacher", "alpha", "tau", "t2_scale", "teacher_targets")}
+        info |= {k: kd.get(k) for k in ("teacher", "alpha", "tau", "t2_scale", "teacher_targets", "teacher_views")}
     elif folder.suffix == ".pt" and card.exists() and "teacher" in (shipped := json.loads(card.read_text())):
         teacher = shipped["teacher"]
         info |= {"teacher": ",".join(teacher["models"])} | {k: teacher.get(k) for k in
-                                                            ("alpha", "tau", "t2_scale", "teacher_targets")}
+                                                            ("alpha", "tau", "t2_scale", "teacher_targets",
+                                                             "teacher_views")}
     return info
 
 
@@ -90,6 +91,7 @@ def main():
     ap.add_argument("--student", required=True, help="the distilled student's run folder")
     ap.add_argument("--alone", nargs="+", required=True, help="students trained on the labels alone")
     ap.add_argument("--data", default=str(FER))
+    ap.add_argument("--result", default="fer_distill_cpu", help="the result's name in benchmarks/results")
     args = ap.parse_args()
     val, test = splits(args.data)
     right, rows = {}, []
@@ -99,7 +101,7 @@ def main():
     for ref in args.alone:
         rows.append(difference(args.student, ref, right))
         print(rows[-1], file=sys.stderr)
-    write("fer_distill_cpu", rows, kind="result",
+    write(args.result, rows, kind="result",
           note=f"flip TTA, fp32; validation: {len(val)} faces (seed 0's carve of train, shared by all runs); "
                f"test: PublicTest, {len(test)} faces, reported only (no choice read it)")
 

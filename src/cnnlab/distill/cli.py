@@ -87,7 +87,8 @@ def run_student(args) -> int:
     check(args.alpha, args.tau)
     cfg = config(args)
     result = train_student(cfg, args.teacher, args.alpha, args.tau, args.t2_scale,
-                           teacher_flip=args.teacher_flip, teacher_targets=args.teacher_targets)
+                           teacher_flip=args.teacher_flip, teacher_targets=args.teacher_targets,
+                           teacher_views=args.teacher_views)
     if result and not result.get("stopped") and not cfg.quiet:
         print_json(_summary(result))
     return 0
@@ -102,7 +103,7 @@ def run_sweep(args) -> int:
     cfg = config(args, epochs=SWEEP_EPOCHS)
     check_resumable(cfg.out, cfg.resume)
     result = sweep(cfg, args.teacher, alphas, taus, Path(args.out), args.t2_scale, args.teacher_flip,
-                   args.teacher_targets)
+                   args.teacher_targets, args.teacher_views)
     if result and not result.get("stopped"):
         print((Path(args.out) / "sweep.md").read_text())
     return 0
@@ -148,7 +149,7 @@ def _kd_options(p) -> None:
 
 def _student_options(p) -> None:
     """What `student` and `sweep` add to the compare pipeline's options: the dataset and how the teacher looks."""
-    from cnnlab.distill.student import TARGETS
+    from cnnlab.distill.student import TARGETS, VIEWS
     p.add_argument("--dataset", choices=STUDENT_DATASETS, default=DATASET,
                    help="the data the student trains on (unset options take this dataset's recipe)")
     p.add_argument("--teacher-flip", action="store_true",
@@ -156,7 +157,11 @@ def _student_options(p) -> None:
     p.add_argument("--teacher-targets", choices=TARGETS, default="augmented",
                    help="augmented: the teacher runs on each augmented batch the student sees; clean: it runs once "
                         "on the stored training images and the student's augmented views reuse those logits (cheap "
-                        "for an ensemble)")
+                        "for an ensemble); views: it runs once on --teacher-views augmented views of each image, "
+                        "and the student's batches are drawn from those views (kept in the run folder)")
+    p.add_argument("--teacher-views", type=positive_int, default=VIEWS, metavar="N",
+                   help="with --teacher-targets views: augmented views of each training image (the teacher's cost is "
+                        "N passes over the training images, once)")
 
 
 STUDENT_NOTE = "Unset options take the student recipe of --dataset, cifar10 by default (listed at the end)."

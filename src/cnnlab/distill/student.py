@@ -6,7 +6,8 @@ image is the same every epoch, so its logits are computed once and cached (by ro
 for every run that shares the same `TeacherLogits` (a sweep). `--teacher none` trains the same student with the
 plain cross-entropy: the baseline (kd_loss with alpha = 1 is exactly that loss). Several teachers (`--teacher
 A,B,C`) are one `Ensemble`; `--teacher-targets clean` computes its logits once on the stored training images
-(`cnnlab.distill.ensemble`).
+(`cnnlab.distill.ensemble`), `--teacher-targets views` once on a fixed set of augmented views of each image, which
+the student then draws from (`cnnlab.distill.views`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from cnnlab.engine.runfolder import RunFolder
 from cnnlab.errors import UsageError
 
 
-TARGETS = ("augmented", "clean")  # where the teacher looks: each augmented batch, or the stored image once
+TARGETS = ("augmented", "clean", "views")  # where the teacher looks: each augmented batch, the stored image once,
+VIEWS = 8  # or (views) this many stored augmented views of each image, once
 DEFAULTS = {"teacher_flip": False, "teacher_targets": "augmented"}  # of a distill.json written before they existed
 
 
@@ -123,12 +125,19 @@ def teacher_model(cfg: TrainConfig, teacher: str, flip: bool = False) -> tuple[t
     return Ensemble([m for m, _ in loaded], flip), loaded[0][1]["num_classes"]
 
 
-def teacher_logits(cfg: TrainConfig, teacher: str, flip: bool = False, targets: str = "augmented"):
+def teacher_logits(cfg: TrainConfig, teacher: str, flip: bool = False, targets: str = "augmented",
+                   views: int = VIEWS):
     """What the student's loss asks for the teacher's logits: on each augmented batch ('augmented', cached by row
-    when there is no augmentation), or once on the stored training images ('clean', CleanTargets)."""
+    when there is no augmentation), once on the stored training images ('clean', CleanTargets), or once on `views`
+    augmented views of each image that the student's batches are then drawn from ('views', ViewTargets: the engine
+    takes its `augment_fn`)."""
     if targets not in TARGETS:
         raise UsageError(f"--teacher-targets must be one of {', '.join(TARGETS)}, not {targets!r}")
+    if views < 1:
+        raise UsageError(f"--teacher-views must be a whole number of at least 1, not {views!r}")
     model, num_classes = teacher_model(cfg, teacher, flip)
+    if targets == "views":
+        return view_targets(cfg, model, flip, views)
     if targets == "clean":
         from cnnlab.distill.ensemble import CleanTargets
         from cnnlab.engine.logging import log
@@ -139,12 +148,33 @@ def teacher_logits(cfg: TrainConfig, teacher: str, flip: bool = False, targets: 
     return TeacherLogits(model, num_classes, cache=not any(cfg.augment.values()), precision=cfg.precision)
 
 
+def view_targets(cfg: TrainConfig, model: torch.nn.Module, flip: bool, views: int):
+    """ViewTargets of cfg's training images, read from the run folder when a resumed run made the same ones."""
+    from cnnlab.distill.ensemble import Ensemble
+    from cnnlab.distill.views import FILE, ViewTargets, load_or_make
+    from cnnlab.engine.logging import log, progress
+    from cnnlab.engine.train import load_splits
+    images = load_splits(cfg)[0].images
+    invariant = isinstance(model, Ensemble) and model.flip
+    log(f"teacher: logits of {views} augmented views of {len(images)} training images, once", cfg.quiet)
+    path = Path(cfg.out) / FILE
+    bar = progress(views * len(images), "teacher views", cfg.quiet)
+
+    def make(stored):
+        return ViewTargets(model, images, cfg.augment, views, cfg.seed, invariant, precision=cfg.precision,
+                           progress=lambda done, _: bar.update(done - bar.n), stored=stored)
+    try:
+        return load_or_make(path, make)
+    finally:
+        bar.close()
+
+
 def check_same(out: Path, info: dict) -> None:
     """A run resumed or reused in `out` must have been trained with the same teacher, alpha, tau and t2_scale."""
     path = out / "distill.json"
     if path.exists():
         old = json.loads(path.read_text())
-        keys = ("teacher", "alpha", "tau", "t2_scale", "teacher_flip", "teacher_targets")
+        keys = ("teacher", "alpha", "tau", "t2_scale", "teacher_flip", "teacher_targets", "teacher_views")
         changed = [k for k in keys if k in info and old.get(k, DEFAULTS.get(k)) != info[k]]
         if changed:
             raise UsageError(f"--resume: {out} was trained with {', '.join(f'{k}={old.get(k)!r}' for k in changed)}; "
@@ -164,7 +194,8 @@ def _record(out: Path, info: dict, resume: bool) -> None:
 
 
 def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau: float = 4.0, t2_scale: bool = False,
-                  logits_of=None, teacher_flip: bool = False, teacher_targets: str = "augmented") -> dict:
+                  logits_of=None, teacher_flip: bool = False, teacher_targets: str = "augmented",
+                  teacher_views: int = VIEWS) -> dict:
     """Train cfg's student into cfg.out: with kd_loss against `teacher` (a run folder / checkpoint / shipped name, or
     several separated by commas: their ensemble), or with the plain cross-entropy when teacher is None or 'none'.
     Returns the engine's result (test metrics)."""
@@ -176,13 +207,18 @@ def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau
         labels_only = {"teacher": "none", "alpha": 1.0, "tau": None, "t2_scale": False, "loss": "cross-entropy"}
         _record(out, labels_only, cfg.resume)
         return train(cfg)
+    views = {"teacher_views": teacher_views} if teacher_targets == "views" else {}
+    info = {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
+            "teacher_flip": teacher_flip, "teacher_targets": teacher_targets, **views}
+    RunFolder(out).prepare(cfg.resume)  # a typo in --out or --resume is refused before the teacher's work,
+    if cfg.resume:
+        check_same(out, info)  # and so is a resume with other distillation options
     if logits_of is None and alpha < 1:
-        logits_of = teacher_logits(cfg, teacher, teacher_flip, teacher_targets)
+        logits_of = teacher_logits(cfg, teacher, teacher_flip, teacher_targets, teacher_views)
     weight = class_weights(cfg, load_splits(cfg)[0], "cpu") if cfg.class_weights != "none" else None
-    _record(out, {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
-                  "teacher_flip": teacher_flip, "teacher_targets": teacher_targets,
-                  "teacher_logits_cached": bool(logits_of and logits_of.cache),
+    _record(out, {**info, "teacher_logits_cached": bool(logits_of and logits_of.cache),
                   "hard_term_class_weights": cfg.class_weights,
                   "loss": "alpha*H(y, softmax(z_s)) + (1-alpha)*H(softmax(z_t/tau), softmax(z_s/tau))"
                           + (" * tau^2" if t2_scale else "")}, cfg.resume)
-    return train(cfg, loss_fn=make_loss(logits_of, alpha, tau, t2_scale, weight))
+    return train(cfg, loss_fn=make_loss(logits_of, alpha, tau, t2_scale, weight),
+                 augment_fn=getattr(logits_of, "augment_fn", None))

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from cnnlab.distill.loss import check
+from cnnlab.distill.student import VIEWS
 from cnnlab.engine.checkpoint import atomic_write_json, atomic_write_text
 from cnnlab.engine.config import TrainConfig, config_for_run
 from cnnlab.engine.logging import log
@@ -24,14 +25,16 @@ def run_name(alpha: float, tau: float) -> str:
 
 
 def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float], out: Path,
-          t2_scale: bool = False, teacher_flip: bool = False, teacher_targets: str = "augmented") -> dict:
+          t2_scale: bool = False, teacher_flip: bool = False, teacher_targets: str = "augmented",
+          teacher_views: int = VIEWS) -> dict:
     """Train base's student for every (alpha, tau) into out/alpha<A>-tau<T>; returns the sweep.json dict."""
     from cnnlab.distill.student import check_same, teacher_logits, train_student
     for a in alphas:
         for t in taus:
             check(a, t)
     out = Path(out)
-    logits_of = teacher_logits(base, teacher, teacher_flip, teacher_targets) if min(alphas) < 1 else None
+    views = {"teacher_views": teacher_views} if teacher_targets == "views" else {}
+    logits_of = teacher_logits(base, teacher, teacher_flip, teacher_targets, teacher_views) if min(alphas) < 1 else None
     rows = []
     for alpha in alphas:
         for tau in taus:
@@ -39,11 +42,12 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
             cfg = config_for_run(base, out=str(run))
             if base.resume and RunFolder(run).metrics.exists():
                 check_same(run, {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
-                                 "teacher_flip": teacher_flip, "teacher_targets": teacher_targets})
+                                 "teacher_flip": teacher_flip, "teacher_targets": teacher_targets, **views})
                 log(f"sweep: alpha {alpha:g}, tau {tau:g}: finished run found in {run}, reusing it", base.quiet)
             else:
                 log(f"=== sweep: alpha {alpha:g}, tau {tau:g} ===", base.quiet)
-                result = train_student(cfg, teacher, alpha, tau, t2_scale, logits_of, teacher_flip, teacher_targets)
+                result = train_student(cfg, teacher, alpha, tau, t2_scale, logits_of, teacher_flip, teacher_targets,
+                                       teacher_views)
                 if result.get("stopped"):
                     return {"stopped": True}
             m = json.loads(RunFolder(run).metrics.read_text())
@@ -54,7 +58,7 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
     chosen_by = "val_accuracy" if all(r["val_accuracy"] is not None for r in rows) else "accuracy"
     best = max(rows, key=lambda r: r[chosen_by])
     result = {"teacher": str(teacher), "t2_scale": t2_scale, "teacher_flip": teacher_flip,
-              "teacher_targets": teacher_targets, "dataset": base.dataset, "epochs": base.epochs, "runs": rows,
+              "teacher_targets": teacher_targets, **views, "dataset": base.dataset, "epochs": base.epochs, "runs": rows,
               "chosen_by": chosen_by,
               "best": {k: best[k] for k in ("alpha", "tau", "val_accuracy", "accuracy", "f1_macro", "run")}}
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun every process knows the result; process 0 writes it

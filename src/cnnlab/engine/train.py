@@ -59,12 +59,13 @@ class StopRequest:
         self.requested = True
 
 
-def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
+def train(cfg: TrainConfig, loss_fn=None, init_model=None, augment_fn=None) -> dict:
     """Train `cfg` into its run folder; returns the test metrics of best.pt.
 
     Optional hooks (e.g. for knowledge distillation and pretrained weights): `loss_fn(logits, targets, images,
     indices)` replaces the cross-entropy (`images` the augmented float batch, `indices` its rows in the training
-    split); `init_model(model)` is called once on a new run's freshly built model, before the optimiser is made.
+    split); `init_model(model)` is called once on a new run's freshly built model, before the optimiser is made;
+    `augment_fn(indices, generator)` replaces the augmentation: it returns the float batch of those training rows.
     """
     cfg.check()  # a config made in code (dataclasses.replace) meets the same checks as one from the command line
     procs = distributed.setup(cfg.device)
@@ -151,10 +152,13 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None) -> dict:
         t0, seen0 = time.perf_counter(), float(stats[2])
         for step in range(step0, len(batches)):
             idx = batches[step].to(dev, non_blocking=True)
-            x, y = to_float(train_dev.images[idx], channels_last=True), train_dev.labels[idx]
+            y = train_dev.labels[idx]
             seed = ((cfg.seed * 1_000_003 + epoch) * 1_000_003 + step) * 64 + procs.rank
             g = torch.Generator(device=dev).manual_seed(seed)
-            x = augment.apply(x, cfg.augment, g)
+            if augment_fn is None:
+                x = augment.apply(to_float(train_dev.images[idx], channels_last=True), cfg.augment, g)
+            else:
+                x = augment_fn(idx, g)
             with autocast(dev, cfg.precision):
                 logits = net(x)
             if loss_fn is None:
