@@ -153,8 +153,11 @@ def view_targets(cfg: TrainConfig, model: torch.nn.Module, flip: bool, views: in
     from cnnlab.distill.ensemble import Ensemble
     from cnnlab.distill.views import FILE, ViewTargets, load_or_make
     from cnnlab.engine.logging import log, progress
+    from cnnlab.engine.distributed import pick_device
     from cnnlab.engine.train import load_splits
-    images = load_splits(cfg)[0].images
+    dev = pick_device(cfg.device, int(os.environ.get("LOCAL_RANK", "0")))  # the teacher runs where training will
+    images = load_splits(cfg)[0].images.to(dev)
+    model = model.to(dev).to(memory_format=torch.channels_last)
     invariant = isinstance(model, Ensemble) and model.flip
     log(f"teacher: logits of {views} augmented views of {len(images)} training images, once", cfg.quiet)
     path = Path(cfg.out) / FILE
