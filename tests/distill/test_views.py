@@ -3,7 +3,9 @@
 The teacher is an ensemble of the shipped FER model and a perturbed copy; the images are real FER-2013 faces.
 """
 
+import copy
 import json
+import shutil
 
 import pytest
 import torch
@@ -12,8 +14,8 @@ from cnnlab.data import fer2013
 from cnnlab.data.tensors import to_float
 from cnnlab.distill.ensemble import Ensemble
 from cnnlab.distill.views import ViewTargets, fingerprint, load_or_make
-from cnnlab.runs import load_model
-from conftest import FER, cnnlab
+from cnnlab.runs import checkpoint_path, load_model
+from conftest import FER, ROOT, cnnlab
 
 AUGMENT = {"degrees": 10.0, "scale": 0.1, "crop_pad": 4, "flip": True, "erase": 0.5}
 
@@ -26,15 +28,13 @@ def faces():
 
 @pytest.fixture(scope="module")
 def teacher():
-    members = []
-    for k in range(2):
-        model, _ = load_model("fer2013-vgg")
-        if k:
-            with torch.no_grad():
-                for p in model.parameters():
-                    p.mul_(1.05)
-        members.append(model.eval())
-    return Ensemble(members, flip=True)
+    """The shipped model and a copy with every weight scaled by 1.05, averaged over each face and its mirror."""
+    shipped = load_model("fer2013-vgg")[0].eval()
+    scaled = copy.deepcopy(shipped)
+    with torch.no_grad():
+        for p in scaled.parameters():
+            p.mul_(1.05)
+    return Ensemble([shipped, scaled], flip=True)
 
 
 @pytest.mark.data
@@ -94,8 +94,9 @@ def test_stored_views_are_reused_only_when_made_the_same_way(tmp_path, faces, te
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_student_on_teacher_views_through_the_cli(tmp_path):
-    out = tmp_path / "student"
-    args = ["distill", "student", "--dataset", "fer2013", "--teacher", "fer2013-vgg", "--teacher-flip",
+    out, teacher = tmp_path / "student", tmp_path / "teacher.pt"
+    shutil.copy(checkpoint_path("fer2013-vgg"), teacher)
+    args = ["distill", "student", "--dataset", "fer2013", "--teacher", teacher, "--teacher-flip",
             "--teacher-targets", "views", "--teacher-views", 2, "--alpha", "0.3", "--tau", "2", "--data", FER,
             "--out", out, "--limit-train", 300, "--limit-test", 100, "--epochs", 1, "--width", 8]
     r = cnnlab(*args)
@@ -110,3 +111,8 @@ def test_student_on_teacher_views_through_the_cli(tmp_path):
     assert r.returncode == 2 and "teacher_views" in r.stderr
     r = cnnlab(*args[:10], 0, *args[11:], check=False)
     assert r.returncode == 2 and "--teacher-views" in r.stderr
+    # the teacher's file changed since (another model under the same name): a resume is refused
+    assert len(info["teacher_sha256"]) == 1
+    shutil.copy(ROOT / "models" / "fer2013-teachers" / "fer2013-teacher-s1.pt", teacher)
+    r = cnnlab(*args, "--resume", check=False)
+    assert r.returncode == 2 and "sha256 differ" in r.stderr and len(r.stderr.strip().splitlines()) == 1

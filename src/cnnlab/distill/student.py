@@ -12,6 +12,7 @@ the student then draws from (`cnnlab.distill.views`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -115,6 +116,13 @@ def teacher_refs(teacher: str) -> list[str]:
     return refs
 
 
+def teacher_digest(teacher: str) -> list[str]:
+    """The sha256 of each teacher's checkpoint file (a shipped name's weights change with cnnlab's version, a run
+    folder's as it trains): a resumed student checks that its teacher is still the same."""
+    from cnnlab.runs import checkpoint_path
+    return [hashlib.sha256(checkpoint_path(ref).read_bytes()).hexdigest() for ref in teacher_refs(teacher)]
+
+
 def teacher_model(cfg: TrainConfig, teacher: str, flip: bool = False) -> tuple[torch.nn.Module, int]:
     """(the teacher, its number of classes): one model, or the Ensemble of several (or of one with its mirror)."""
     from cnnlab.distill.ensemble import Ensemble
@@ -177,8 +185,13 @@ def check_same(out: Path, info: dict) -> None:
     path = out / "distill.json"
     if path.exists():
         old = json.loads(path.read_text())
-        keys = ("teacher", "alpha", "tau", "t2_scale", "teacher_flip", "teacher_targets", "teacher_views")
-        changed = [k for k in keys if k in info and old.get(k, DEFAULTS.get(k)) != info[k]]
+        keys = ("teacher", "alpha", "tau", "t2_scale", "teacher_flip", "teacher_targets", "teacher_views",
+                "teacher_sha256")
+        changed = [k for k in keys if k in info and (k in old or k in DEFAULTS)
+                   and old.get(k, DEFAULTS.get(k)) != info[k]]
+        if changed == ["teacher_sha256"]:
+            raise UsageError(f"--resume: the teacher {old['teacher']} is not the one {out} started with (its files' "
+                             "sha256 differ): resume with the teacher's files as they were, or start another --out")
         if changed:
             raise UsageError(f"--resume: {out} was trained with {', '.join(f'{k}={old.get(k)!r}' for k in changed)}; "
                              "use the same distillation options, or another --out")
@@ -212,7 +225,8 @@ def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau
         return train(cfg)
     views = {"teacher_views": teacher_views} if teacher_targets == "views" else {}
     info = {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
-            "teacher_flip": teacher_flip, "teacher_targets": teacher_targets, **views}
+            "teacher_flip": teacher_flip, "teacher_targets": teacher_targets, **views,
+            "teacher_sha256": teacher_digest(teacher)}
     RunFolder(out).prepare(cfg.resume)  # a typo in --out or --resume is refused before the teacher's work,
     if cfg.resume:
         check_same(out, info)  # and so is a resume with other distillation options
