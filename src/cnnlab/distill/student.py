@@ -180,6 +180,15 @@ def view_targets(cfg: TrainConfig, model: torch.nn.Module, flip: bool, views: in
         bar.close()
 
 
+def distill_info(teacher: str, alpha: float, tau: float, t2_scale: bool, teacher_flip: bool, teacher_targets: str,
+                 teacher_views: int) -> dict:
+    """The distillation options distill.json records and a resumed or reused run must share (`check_same`);
+    teacher_views only where the targets are views."""
+    views = {"teacher_views": teacher_views} if teacher_targets == "views" else {}
+    return {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale, "teacher_flip": teacher_flip,
+            "teacher_targets": teacher_targets, **views}
+
+
 def check_same(out: Path, info: dict) -> None:
     """A run resumed or reused in `out` must have been trained with the same teacher, alpha, tau and t2_scale."""
     path = out / "distill.json"
@@ -223,10 +232,8 @@ def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau
         labels_only = {"teacher": "none", "alpha": 1.0, "tau": None, "t2_scale": False, "loss": "cross-entropy"}
         _record(out, labels_only, cfg.resume)
         return train(cfg)
-    views = {"teacher_views": teacher_views} if teacher_targets == "views" else {}
-    info = {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
-            "teacher_flip": teacher_flip, "teacher_targets": teacher_targets, **views,
-            "teacher_sha256": teacher_digest(teacher)}
+    info = distill_info(teacher, alpha, tau, t2_scale, teacher_flip, teacher_targets, teacher_views)
+    info["teacher_sha256"] = teacher_digest(teacher)
     RunFolder(out).prepare(cfg.resume)  # a typo in --out or --resume is refused before the teacher's work,
     if cfg.resume:
         check_same(out, info)  # and so is a resume with other distillation options

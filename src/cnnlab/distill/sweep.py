@@ -28,12 +28,11 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
           t2_scale: bool = False, teacher_flip: bool = False, teacher_targets: str = "augmented",
           teacher_views: int = VIEWS) -> dict:
     """Train base's student for every (alpha, tau) into out/alpha<A>-tau<T>; returns the sweep.json dict."""
-    from cnnlab.distill.student import check_same, teacher_logits, train_student
+    from cnnlab.distill.student import check_same, distill_info, teacher_logits, train_student
     for a in alphas:
         for t in taus:
             check(a, t)
     out = Path(out)
-    views = {"teacher_views": teacher_views} if teacher_targets == "views" else {}
     logits_of = teacher_logits(base, teacher, teacher_flip, teacher_targets, teacher_views) if min(alphas) < 1 else None
     rows = []
     for alpha in alphas:
@@ -41,8 +40,8 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
             run = out / run_name(alpha, tau)
             cfg = config_for_run(base, out=str(run))
             if base.resume and RunFolder(run).metrics.exists():
-                check_same(run, {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale,
-                                 "teacher_flip": teacher_flip, "teacher_targets": teacher_targets, **views})
+                check_same(run, distill_info(teacher, alpha, tau, t2_scale, teacher_flip, teacher_targets,
+                                             teacher_views))
                 log(f"sweep: alpha {alpha:g}, tau {tau:g}: finished run found in {run}, reusing it", base.quiet)
             else:
                 log(f"=== sweep: alpha {alpha:g}, tau {tau:g} ===", base.quiet)
@@ -58,7 +57,9 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
     chosen_by = "val_accuracy" if all(r["val_accuracy"] is not None for r in rows) else "accuracy"
     best = max(rows, key=lambda r: r[chosen_by])
     result = {"teacher": str(teacher), "t2_scale": t2_scale, "teacher_flip": teacher_flip,
-              "teacher_targets": teacher_targets, **views, "dataset": base.dataset, "epochs": base.epochs, "runs": rows,
+              "teacher_targets": teacher_targets,
+              **({"teacher_views": teacher_views} if teacher_targets == "views" else {}),
+              "dataset": base.dataset, "epochs": base.epochs, "runs": rows,
               "chosen_by": chosen_by,
               "best": {k: best[k] for k in ("alpha", "tau", "val_accuracy", "accuracy", "f1_macro", "run")}}
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun every process knows the result; process 0 writes it
