@@ -62,12 +62,13 @@ def splits(data: str):
     return val, test
 
 
-def score(ref: str, role: str, val, test, right: dict) -> dict:
-    """describe(ref), its role, and its accuracy and macro-F1 on val and test; right[(ref, split)]: which faces
-    it gets right."""
+def score(ref: str, val, test, right: dict) -> dict:
+    """describe(ref), its role (distilled when it names a teacher, else alone), and its accuracy and macro-F1 on
+    val and test; right[(ref, split)]: which faces it gets right."""
     model, ckpt = load_model(ref)
     model.eval()
-    row = describe(ref, ckpt) | {"role": role}
+    row = describe(ref, ckpt)
+    row["role"] = "distilled" if row.get("teacher") else "alone"
     for name, data in (("val", val), ("test", test)):
         pred = probabilities(model, data.images, True).argmax(1)
         m = classification_metrics(pred, data.labels, data.classes)
@@ -89,14 +90,16 @@ def difference(a: str, b: str, right: dict) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--student", required=True, help="the distilled student's run folder")
-    ap.add_argument("--alone", nargs="+", required=True, help="students trained on the labels alone")
+    ap.add_argument("--alone", "--against", nargs="+", required=True, dest="alone",
+                    help="the models the student is compared with: students trained on the labels alone, or other "
+                         "distilled ones (a row is 'distilled' when its run folder or card names a teacher)")
     ap.add_argument("--data", default=str(FER))
     ap.add_argument("--result", default="fer_distill_cpu", help="the result's name in benchmarks/results")
     args = ap.parse_args()
     val, test = splits(args.data)
     right, rows = {}, []
     for ref in [args.student, *args.alone]:
-        rows.append(score(ref, "distilled" if ref == args.student else "alone", val, test, right))
+        rows.append(score(ref, val, test, right))
         print(rows[-1], file=sys.stderr)
     for ref in args.alone:
         rows.append(difference(args.student, ref, right))

@@ -100,7 +100,7 @@ def test_student_on_teacher_views_through_the_cli(tmp_path):
             "--teacher-targets", "views", "--teacher-views", 2, "--alpha", "0.3", "--tau", "2", "--data", FER,
             "--out", out, "--limit-train", 300, "--limit-test", 100, "--epochs", 1, "--width", 8]
     r = cnnlab(*args)
-    assert "2 augmented views" in r.stderr
+    assert "2 augmented views" in r.stderr and f"teacher views: saved to {out}" in r.stderr
     info = json.loads((out / "distill.json").read_text())
     assert info["teacher_targets"] == "views" and info["teacher_views"] == 2
     assert (out / "teacher-views.pt").exists() and (out / "metrics.json").exists()
@@ -111,6 +111,14 @@ def test_student_on_teacher_views_through_the_cli(tmp_path):
     assert r.returncode == 2 and "teacher_views" in r.stderr
     r = cnnlab(*args[:10], 0, *args[11:], check=False)
     assert r.returncode == 2 and "--teacher-views" in r.stderr
+    # a new run with other epochs starts from the finished run's views, copied into its --out
+    other = tmp_path / "student-2"
+    other.mkdir()
+    shutil.copy(out / "teacher-views.pt", other / "teacher-views.pt")
+    again = [other if a == out else a for a in args]
+    again[again.index("--epochs") + 1] = 2
+    r = cnnlab(*again)
+    assert f"teacher views: read from {other}" in r.stderr and "saved to" not in r.stderr
     # the teacher's file changed since (another model under the same name): a resume is refused
     assert len(info["teacher_sha256"]) == 1
     shutil.copy(ROOT / "models" / "fer2013-teachers" / "fer2013-teacher-s1.pt", teacher)

@@ -175,9 +175,11 @@ def view_targets(cfg: TrainConfig, model: torch.nn.Module, flip: bool, views: in
         return ViewTargets(model, images, cfg.augment, views, cfg.seed, invariant, precision=cfg.precision,
                            progress=lambda done, _: bar.update(done - bar.n), stored=stored)
     try:
-        return load_or_make(path, make)
+        targets = load_or_make(path, make)
     finally:
         bar.close()
+    log(f"teacher views: {'saved to' if targets.computed else 'read from'} {path}", cfg.quiet)
+    return targets
 
 
 def distill_info(teacher: str, alpha: float, tau: float, t2_scale: bool, teacher_flip: bool, teacher_targets: str,
