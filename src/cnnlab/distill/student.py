@@ -182,13 +182,16 @@ def view_targets(cfg: TrainConfig, model: torch.nn.Module, flip: bool, views: in
     return targets
 
 
+def views_option(teacher_targets: str, teacher_views: int) -> dict:
+    """{"teacher_views": N} where the targets are views, else {}: what distill.json and sweep.json record of N."""
+    return {"teacher_views": teacher_views} if teacher_targets == "views" else {}
+
+
 def distill_info(teacher: str, alpha: float, tau: float, t2_scale: bool, teacher_flip: bool, teacher_targets: str,
                  teacher_views: int) -> dict:
-    """The distillation options distill.json records and a resumed or reused run must share (`check_same`);
-    teacher_views only where the targets are views."""
-    views = {"teacher_views": teacher_views} if teacher_targets == "views" else {}
+    """The distillation options distill.json records and a resumed or reused run must share (`check_same`)."""
     return {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale, "teacher_flip": teacher_flip,
-            "teacher_targets": teacher_targets, **views}
+            "teacher_targets": teacher_targets, **views_option(teacher_targets, teacher_views)}
 
 
 def check_same(out: Path, info: dict) -> None:

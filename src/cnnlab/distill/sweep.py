@@ -28,7 +28,7 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
           t2_scale: bool = False, teacher_flip: bool = False, teacher_targets: str = "augmented",
           teacher_views: int = VIEWS) -> dict:
     """Train base's student for every (alpha, tau) into out/alpha<A>-tau<T>; returns the sweep.json dict."""
-    from cnnlab.distill.student import check_same, distill_info, teacher_logits, train_student
+    from cnnlab.distill.student import check_same, distill_info, teacher_logits, train_student, views_option
     for a in alphas:
         for t in taus:
             check(a, t)
@@ -57,8 +57,7 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
     chosen_by = "val_accuracy" if all(r["val_accuracy"] is not None for r in rows) else "accuracy"
     best = max(rows, key=lambda r: r[chosen_by])
     result = {"teacher": str(teacher), "t2_scale": t2_scale, "teacher_flip": teacher_flip,
-              "teacher_targets": teacher_targets,
-              **({"teacher_views": teacher_views} if teacher_targets == "views" else {}),
+              "teacher_targets": teacher_targets, **views_option(teacher_targets, teacher_views),
               "dataset": base.dataset, "epochs": base.epochs, "runs": rows,
               "chosen_by": chosen_by,
               "best": {k: best[k] for k in ("alpha", "tau", "val_accuracy", "accuracy", "f1_macro", "run")}}
