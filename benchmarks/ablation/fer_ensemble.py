@@ -6,7 +6,8 @@ training step of the student, the figure that decides whether its logits are cac
 
     PYTHONPATH=src python -m benchmarks.ablation.fer_ensemble fer2013-vgg runs/fer-teacher-s1 runs/fer-teacher-s2
 
-Writes benchmarks/results/fer_ensemble_cpu.json (accuracy) and fer_teacher_cost_cpu.json (speed check).
+Writes benchmarks/results/fer_ensemble_cpu.json (accuracy) and fer_teacher_cost_cpu.json (speed check); --result and
+--cost-result name them otherwise (another ensemble beside the first).
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("members", nargs="+", help="run folders or shipped names of the ensemble's members")
     ap.add_argument("--data", default=str(FER))
+    ap.add_argument("--result", default="fer_ensemble_cpu", help="name of the accuracy result (default %(default)s)")
+    ap.add_argument("--cost-result", default="fer_teacher_cost_cpu",
+                    help="name of the speed check of the teacher's cost (default %(default)s)")
     args = ap.parse_args()
     cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **CPU, "dataset": "fer2013", "data": args.data,
                                  "seed": 0, "split_seed": 0})
@@ -106,13 +110,13 @@ def main():
     ens |= {f"test_{k}_flip": v for k, v in scores(sum(test_probs) / len(members), test).items()}
     rows.append(ens)
     print(ens, file=sys.stderr)
-    write("fer_ensemble_cpu", rows, kind="result",
+    write(args.result, rows, kind="result",
           note=f"validation: {len(val)} faces (seed 0's carve of train, shared by every member); test: PublicTest, "
                f"{len(test)} faces, reported only; fp32")
     batch = train.images[:CPU["batch_size"]]
     cost = teacher_cost(members, args.members[0], batch)
     print(cost, file=sys.stderr)
-    write("fer_teacher_cost_cpu", [{"batch": len(batch), "members": len(members), "flip": True, **cost}],
+    write(args.cost_result, [{"batch": len(batch), "members": len(members), "flip": True, **cost}],
           kind="speed", note=f"speed check; load average {os.getloadavg()[0]:.1f} when measured")
 
 

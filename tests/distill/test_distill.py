@@ -332,6 +332,29 @@ def test_compare_resume_refuses_a_sweep_made_with_other_settings(pipeline, weigh
 
 @pytest.mark.data
 @pytest.mark.slow
+def test_sweep_resume_refuses_finished_runs_of_a_changed_teacher(pipeline, tmp_path):
+    """`distill sweep --resume` reuses a finished (alpha, tau) run only if the teacher's files are the ones it was
+    trained against: after the teacher folder is trained again (here: another model's weights copied in), one line
+    and exit 2, and nothing is retrained or rewritten."""
+    teacher = tmp_path / "teacher"
+    shutil.copytree(pipeline[0] / "teacher-finetune", teacher)
+    args = ["distill", "sweep", "--teacher", teacher, "--alphas", "0.5", "--taus", "4", *STUDENT, "--out",
+            tmp_path / "sweep", *SLICE]
+    run(*args)
+    metrics = tmp_path / "sweep" / "alpha0.5-tau4" / "metrics.json"
+    stamp = metrics.stat().st_mtime_ns
+    assert len(json.loads(metrics.with_name("distill.json").read_text())["teacher_sha256"]) == 1
+    run(*args, "--resume")  # the same teacher: reused
+    assert metrics.stat().st_mtime_ns == stamp
+    for f in ("best.pt", "last.pt"):
+        shutil.copy(pipeline[0] / "teacher-probe" / f, teacher / f)
+    r = run(*args, "--resume", check=False)
+    assert r.returncode == 2 and "sha256 differ" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert metrics.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.data
+@pytest.mark.slow
 def test_bad_teacher_and_options_are_refused(pipeline, tmp_path, capsys):
     """Through the real command line, in this process (these fail before any training)."""
     def fails(*argv):

@@ -189,9 +189,11 @@ def views_option(teacher_targets: str, teacher_views: int) -> dict:
 
 def distill_info(teacher: str, alpha: float, tau: float, t2_scale: bool, teacher_flip: bool, teacher_targets: str,
                  teacher_views: int) -> dict:
-    """The distillation options distill.json records and a resumed or reused run must share (`check_same`)."""
+    """The distillation options distill.json records and a resumed or reused run must share (`check_same`), with the
+    sha256 of the teacher's files."""
     return {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale, "teacher_flip": teacher_flip,
-            "teacher_targets": teacher_targets, **views_option(teacher_targets, teacher_views)}
+            "teacher_targets": teacher_targets, **views_option(teacher_targets, teacher_views),
+            "teacher_sha256": teacher_digest(teacher)}
 
 
 def check_same(out: Path, info: dict) -> None:
@@ -238,7 +240,6 @@ def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau
         _record(out, labels_only, cfg.resume)
         return train(cfg)
     info = distill_info(teacher, alpha, tau, t2_scale, teacher_flip, teacher_targets, teacher_views)
-    info["teacher_sha256"] = teacher_digest(teacher)
     RunFolder(out).prepare(cfg.resume)  # a typo in --out or --resume is refused before the teacher's work,
     if cfg.resume:
         check_same(out, info)  # and so is a resume with other distillation options

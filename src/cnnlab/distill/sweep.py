@@ -2,7 +2,8 @@
 table, best marked) and sweep.png (a heatmap). The best pair is the one with the best validation accuracy (the
 epoch each run kept); test accuracy is reported beside it, never read by the choice (a run without a validation
 split falls back to test accuracy, and sweep.json's `chosen_by` says so). The teacher is loaded once for the whole
-grid; without augmentation its logits are computed once for all runs. With `resume`, finished runs are reused.
+grid; without augmentation its logits are computed once for all runs. With `resume`, finished runs are reused once
+checked to have been made with the same options and teacher files (sha256); a grid all finished needs no teacher logits.
 """
 
 from __future__ import annotations
@@ -33,27 +34,29 @@ def sweep(base: TrainConfig, teacher: str, alphas: list[float], taus: list[float
         for t in taus:
             check(a, t)
     out = Path(out)
-    logits_of = teacher_logits(base, teacher, teacher_flip, teacher_targets, teacher_views) if min(alphas) < 1 else None
+    grid = [(alpha, tau, out / run_name(alpha, tau)) for alpha in alphas for tau in taus]
+    finished = {run for _, _, run in grid if base.resume and RunFolder(run).metrics.exists()}
+    for alpha, tau, run in grid:  # a finished run made with other options or teacher files is refused at once
+        if run in finished:
+            check_same(run, distill_info(teacher, alpha, tau, t2_scale, teacher_flip, teacher_targets, teacher_views))
+    to_train = [alpha for alpha, _, run in grid if run not in finished]
+    logits_of = teacher_logits(base, teacher, teacher_flip, teacher_targets, teacher_views) \
+        if to_train and min(to_train) < 1 else None
     rows = []
-    for alpha in alphas:
-        for tau in taus:
-            run = out / run_name(alpha, tau)
-            cfg = config_for_run(base, out=str(run))
-            if base.resume and RunFolder(run).metrics.exists():
-                check_same(run, distill_info(teacher, alpha, tau, t2_scale, teacher_flip, teacher_targets,
-                                             teacher_views))
-                log(f"sweep: alpha {alpha:g}, tau {tau:g}: finished run found in {run}, reusing it", base.quiet)
-            else:
-                log(f"=== sweep: alpha {alpha:g}, tau {tau:g} ===", base.quiet)
-                result = train_student(cfg, teacher, alpha, tau, t2_scale, logits_of, teacher_flip, teacher_targets,
-                                       teacher_views)
-                if result.get("stopped"):
-                    return {"stopped": True}
-            m = json.loads(RunFolder(run).metrics.read_text())
-            rows.append({"alpha": alpha, "tau": tau, "val_accuracy": RunFolder(run).best_val_accuracy(),
-                         "accuracy": m["accuracy"], "f1_macro": m["f1_macro"],
-                         "precision_macro": m["precision_macro"], "recall_macro": m["recall_macro"],
-                         "epochs": base.epochs, "seconds": m["train_seconds"], "run": str(run)})
+    for alpha, tau, run in grid:
+        if run in finished:
+            log(f"sweep: alpha {alpha:g}, tau {tau:g}: finished run found in {run}, reusing it", base.quiet)
+        else:
+            log(f"=== sweep: alpha {alpha:g}, tau {tau:g} ===", base.quiet)
+            result = train_student(config_for_run(base, out=str(run)), teacher, alpha, tau, t2_scale, logits_of,
+                                   teacher_flip, teacher_targets, teacher_views)
+            if result.get("stopped"):
+                return {"stopped": True}
+        m = json.loads(RunFolder(run).metrics.read_text())
+        rows.append({"alpha": alpha, "tau": tau, "val_accuracy": RunFolder(run).best_val_accuracy(),
+                     "accuracy": m["accuracy"], "f1_macro": m["f1_macro"],
+                     "precision_macro": m["precision_macro"], "recall_macro": m["recall_macro"],
+                     "epochs": base.epochs, "seconds": m["train_seconds"], "run": str(run)})
     chosen_by = "val_accuracy" if all(r["val_accuracy"] is not None for r in rows) else "accuracy"
     best = max(rows, key=lambda r: r[chosen_by])
     result = {"teacher": str(teacher), "t2_scale": t2_scale, "teacher_flip": teacher_flip,
