@@ -70,7 +70,7 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
             backbone_lr_scale: float | None = None) -> dict:
     """Run (or reuse) every stage into `out` and write comparison.json and comparison.md."""
     from cnnlab.distill import teacher as teacher_training
-    from cnnlab.distill.student import check_same, teacher_digest, train_student
+    from cnnlab.distill.student import check_same, distill_info, train_student
     from cnnlab.distill.sweep import sweep
     from cnnlab.experiments.distill import BACKBONE_LR_SCALE, FINETUNE, PROBE
     out = Path(out)
@@ -106,8 +106,7 @@ def compare(student: TrainConfig, out: Path, teacher_arch: str = "resnet50", wei
     if sweep_cfg.epochs == student.epochs:
         runs["student"] = Path(best["run"])
     elif student.resume and RunFolder(runs["student"]).metrics.exists():
-        check_same(runs["student"], {"teacher": teacher, "alpha": best["alpha"], "tau": best["tau"],
-                                     "t2_scale": t2_scale, "teacher_sha256": teacher_digest(teacher)})
+        check_same(runs["student"], distill_info(teacher, best["alpha"], best["tau"], t2_scale))
         log(f"finished run found in {runs['student']}, reusing it", student.quiet)
     else:
         log(f"=== student: alpha {best['alpha']:g}, tau {best['tau']:g} ===", student.quiet)

@@ -187,8 +187,8 @@ def views_option(teacher_targets: str, teacher_views: int) -> dict:
     return {"teacher_views": teacher_views} if teacher_targets == "views" else {}
 
 
-def distill_info(teacher: str, alpha: float, tau: float, t2_scale: bool, teacher_flip: bool, teacher_targets: str,
-                 teacher_views: int) -> dict:
+def distill_info(teacher: str, alpha: float, tau: float, t2_scale: bool, teacher_flip: bool = False,
+                 teacher_targets: str = "augmented", teacher_views: int = VIEWS) -> dict:
     """The distillation options distill.json records and a resumed or reused run must share (`check_same`), with the
     sha256 of the teacher's files."""
     return {"teacher": str(teacher), "alpha": alpha, "tau": tau, "t2_scale": t2_scale, "teacher_flip": teacher_flip,
