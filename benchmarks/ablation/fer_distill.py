@@ -38,15 +38,18 @@ def paired_se(right_a: torch.Tensor, right_b: torch.Tensor) -> float:
 
 
 def describe(ref: str, ckpt: dict) -> dict:
-    """Epochs and seed of a model (its checkpoint's config), and the teacher of a distilled one (distill.json of a
-    run folder, or the card beside a shipped .pt)."""
+    """Epochs and seed of a model (its checkpoint's config), the machine it was trained on (the card beside a shipped
+    .pt says), and the teacher of a distilled one (distill.json of a run folder, or the card)."""
     cfg = ckpt.get("config") or {}
     info = {"model": ref, "epochs": cfg.get("epochs"), "seed": cfg.get("seed")}
     folder, card = Path(ref), Path(ref).with_suffix(".json")
+    shipped = json.loads(card.read_text()) if folder.suffix == ".pt" and card.exists() else {}
+    if machine := shipped.get("training", {}).get("machine"):
+        info["trained_on"] = machine
     if (folder / "distill.json").exists():
         kd = json.loads((folder / "distill.json").read_text())
         info |= {k: kd.get(k) for k in ("teacher", "alpha", "tau", "t2_scale", "teacher_targets", "teacher_views")}
-    elif folder.suffix == ".pt" and card.exists() and "teacher" in (shipped := json.loads(card.read_text())):
+    elif "teacher" in shipped:
         teacher = shipped["teacher"]
         info |= {"teacher": ",".join(teacher["models"])} | {k: teacher.get(k) for k in
                                                             ("alpha", "tau", "t2_scale", "teacher_targets",
