@@ -136,8 +136,7 @@ def plan(sizes: dict[str, int], capacity: int) -> list[list[str]]:
             raise SystemExit(f"error: {name} ({sizes[name] / MIB:.1f} MiB) does not fit beside the checkout "
                              f"({capacity / MIB:.1f} MiB left under the limit); make the checkout smaller "
                              "(move models/, which the suite does not read, out of it for the calls: docs/gpu.md) "
-                             "or give "
-                             "smaller --emnist/--cifar subsets")
+                             "or give smaller --emnist/--cifar subsets")
         k = next((i for i, r in enumerate(room) if sizes[name] <= r), None)
         if k is None:
             parts.append([])
