@@ -55,7 +55,7 @@ def model_and_validation(ref: str, data: str | Path):
     model, ckpt = load_model(ref, torch_only="the views are made in PyTorch")
     cfg = TrainConfig.from_dict({**ckpt["config"], "data": str(data)})
     _, val, _ = load_splits(cfg)
-    return model.eval(), ckpt, val
+    return model, ckpt, val
 
 
 def main():
