@@ -85,3 +85,19 @@ def test_no_modules_import_each_other_in_a_circle():
                 seen.add(module)
                 todo += edges[module]
     assert sorted(circles) == sorted({m for pair in UPWARDS for m in pair}), circles
+
+
+BENCHMARK_KINDS = ("speed", "calibration", "ablation", "peers")
+
+
+def test_a_benchmark_imports_the_shared_helpers_never_another_benchmark():
+    """docs/architecture.md: a benchmark takes what it shares from the modules at the root of benchmarks/
+    (common.py, faces.py, fer_scoring.py), never from a benchmark of speed/, calibration/, ablation/ or peers/."""
+    found = []
+    for path in (ROOT / "benchmarks").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            found += [(path.relative_to(ROOT).as_posix(), n) for n in names
+                      if n.split(".")[:2] in [["benchmarks", kind] for kind in BENCHMARK_KINDS] and n.count(".") > 1]
+    assert not found, found

@@ -19,8 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.ablation.fer_distill import describe, difference, score, splits
 from benchmarks.common import FER, write
+from benchmarks.fer_scoring import describe, difference, score, splits
 
 from cnnlab.engine.runfolder import RunFolder
 from cnnlab.runs import load_model

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import FER, write
+from benchmarks.fer_scoring import FLIP, NONE, probabilities
 
 from cnnlab.data.tensors import to_float
 from cnnlab.distill.ensemble import Ensemble
@@ -30,18 +31,6 @@ from cnnlab.engine.metrics import classification_metrics
 from cnnlab.engine.train import load_splits
 from cnnlab.experiments.fer import CPU
 from cnnlab.runs import load_model
-
-
-@torch.inference_mode()
-def probabilities(model: torch.nn.Module, images: torch.Tensor, flip: bool) -> torch.Tensor:
-    out = []
-    for i in range(0, len(images), 512):
-        x = to_float(images[i:i + 512])
-        p = F.softmax(model(x), 1)
-        if flip:
-            p = (p + F.softmax(model(x.flip(-1)), 1)) / 2
-        out.append(p)
-    return torch.cat(out)
 
 
 def scores(probs: torch.Tensor, data) -> dict:
@@ -97,12 +86,13 @@ def main():
     for ref, model in zip(args.members, members):
         row = {"model": ref}
         for flip in (False, True):
-            pv, pt = probabilities(model, val.images, flip), probabilities(model, test.images, flip)
+            views = FLIP if flip else NONE
+            pv, pt = probabilities(model, val.images, views), probabilities(model, test.images, views)
             tag = "flip" if flip else "single"
             row |= {f"val_{k}_{tag}": v for k, v in scores(pv, val).items()}
             row |= {f"test_{k}_{tag}": v for k, v in scores(pt, test).items()}
-        val_probs.append(probabilities(model, val.images, True))
-        test_probs.append(probabilities(model, test.images, True))
+        val_probs.append(probabilities(model, val.images, FLIP))
+        test_probs.append(probabilities(model, test.images, FLIP))
         rows.append(row)
         print(row, file=sys.stderr)
     ens = {"model": f"ensemble of {len(members)} (mean probability, flip)"}

@@ -16,37 +16,15 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
 
 from benchmarks.common import FER, write
+from benchmarks.fer_scoring import FLIP, NONE, probabilities
 
-from cnnlab.data.tensors import to_float
 from cnnlab.engine.config import TrainConfig
 from cnnlab.engine.metrics import classification_metrics
 from cnnlab.engine.train import load_splits
 from cnnlab.errors import DataError, UsageError
 from cnnlab.runs import load_model
-
-
-def shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    """x moved by (dy, dx) pixels, the border repeated into the gap."""
-    if dy == dx == 0:
-        return x
-    p = max(abs(dy), abs(dx))
-    h, w = x.shape[-2:]
-    xp = F.pad(x, (p, p, p, p), mode="replicate")
-    return xp[..., p - dy:p - dy + h, p - dx:p - dx + w]
-
-
-@torch.inference_mode()
-def probabilities(model, images: torch.Tensor, views: list[tuple[int, int, bool]]) -> torch.Tensor:
-    out = []
-    for i in range(0, len(images), 512):
-        x = to_float(images[i:i + 512], channels_last=True)
-        p = sum(model(shifted(x.flip(-1) if flip else x, dy, dx)).softmax(1) for dy, dx, flip in views)
-        out.append(p / len(views))
-    return torch.cat(out)
 
 
 def model_and_validation(ref: str, data: str | Path):
@@ -71,12 +49,12 @@ def main():
         ap.error(str(e))
     s = args.shift
     moves = [(0, 0), (-s, 0), (s, 0), (0, -s), (0, s)]
-    variants = {"none": [(0, 0, False)], "flip": [(0, 0, False), (0, 0, True)],
+    variants = {"none": NONE, "flip": FLIP,
                 f"flip + shifts of {s} px (10 views)": [(dy, dx, f) for dy, dx in moves for f in (False, True)]}
     rows = []
     for name, views in variants.items():
         t = time.perf_counter()
-        p = probabilities(model, val.images, views)
+        p = probabilities(model, val.images, views, channels_last=True)
         seconds = time.perf_counter() - t
         m = classification_metrics(p.argmax(1), val.labels, val.classes)
         rows.append({"tta": name, "views": len(views), "val_accuracy": round(m["accuracy"], 4),
