@@ -25,11 +25,16 @@ NONE = [(0, 0, False)]
 FLIP = [(0, 0, False), (0, 0, True)]  # the flip average `cnnlab eval` and the live demo use
 
 
+def shared_config(data: str) -> TrainConfig:
+    """The `cpu` recipe's config with seed 0's split of the FER-2013 folder `data`: load_splits of it gives the
+    validation split every FER run shares."""
+    return TrainConfig.from_dict({**TrainConfig().to_dict(), **CPU, "dataset": "fer2013", "data": data,
+                                  "seed": 0, "split_seed": 0})
+
+
 def splits(data: str):
     """The validation split every FER run shares (seed 0's carve of train) and PublicTest."""
-    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **CPU, "dataset": "fer2013", "data": data,
-                                 "seed": 0, "split_seed": 0})
-    _, val, test = load_splits(cfg)
+    _, val, test = load_splits(shared_config(data))
     return val, test
 
 

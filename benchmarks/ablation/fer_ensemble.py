@@ -21,11 +21,10 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import FER, write
-from benchmarks.fer_scoring import FLIP, NONE, probabilities
+from benchmarks.fer_scoring import FLIP, NONE, probabilities, shared_config
 
 from cnnlab.data.tensors import to_float
 from cnnlab.distill.ensemble import Ensemble
-from cnnlab.engine.config import TrainConfig
 from cnnlab.engine.evaluate import autocast
 from cnnlab.engine.metrics import classification_metrics
 from cnnlab.engine.train import load_splits
@@ -78,21 +77,17 @@ def main():
     ap.add_argument("--cost-result", default="fer_teacher_cost_cpu",
                     help="name of the speed check of the teacher's cost (default %(default)s)")
     args = ap.parse_args()
-    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **CPU, "dataset": "fer2013", "data": args.data,
-                                 "seed": 0, "split_seed": 0})
-    train, val, test = load_splits(cfg)
+    train, val, test = load_splits(shared_config(args.data))
     members = [load_model(ref)[0].eval() for ref in args.members]
     rows, val_probs, test_probs = [], [], []
     for ref, model in zip(args.members, members):
         row = {"model": ref}
-        for flip in (False, True):
-            views = FLIP if flip else NONE
+        for tag, views in (("single", NONE), ("flip", FLIP)):
             pv, pt = probabilities(model, val.images, views), probabilities(model, test.images, views)
-            tag = "flip" if flip else "single"
             row |= {f"val_{k}_{tag}": v for k, v in scores(pv, val).items()}
             row |= {f"test_{k}_{tag}": v for k, v in scores(pt, test).items()}
-        val_probs.append(probabilities(model, val.images, FLIP))
-        test_probs.append(probabilities(model, test.images, FLIP))
+        val_probs.append(pv)  # the flip average's, the ensemble's input
+        test_probs.append(pt)
         rows.append(row)
         print(row, file=sys.stderr)
     ens = {"model": f"ensemble of {len(members)} (mean probability, flip)"}

@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from benchmarks.common import FER, write
 from benchmarks.fer_scoring import FLIP, NONE, probabilities
 
