@@ -6,7 +6,8 @@ runs it (on a copy YUNET_WIDTH px wide); for every found face we know the true F
 
 1. fit the geometry: the true crop's side, and its centre's offset, in units of YuNet's box (medians), and
 2. score candidate crops with a FER model: accuracy (and mean |pixel difference| to the original 48×48 face) of
-   the true crop (the ceiling), YuNet's own box, the fitted square, a grid around it, and an eye-landmark crop.
+   the true crop (the ceiling), YuNet's own box, the fitted square, a grid around it, and an eye-landmark crop,
+   each with its difference from the fitted square and that difference's paired standard error (the same faces).
 
     PYTHONPATH=src python -m benchmarks.calibration.live_crop [--model fer2013-vgg|RUN_DIR] [--faces 700]
 
@@ -20,9 +21,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from benchmarks.common import FER, write
 from benchmarks.faces import val_faces
+from benchmarks.fer_scoring import paired_se
 
 from cnnlab.live import scene
 from cnnlab.live.detect import YUNET_SCORE, YUNET_WIDTH, YuNetDetector, crop_faces, to_gray
@@ -45,8 +48,6 @@ def main():
     ap.add_argument("--faces", type=int, default=700)
     ap.add_argument("--data", default=str(FER))
     args = ap.parse_args()
-    import torch
-
     from cnnlab.live.model import Classifier, load_fer_model
     model, ckpt, _ = load_fer_model(args.model)
     clf = Classifier(model, ckpt, torch.device("cpu"), "onnx")
@@ -76,20 +77,28 @@ def main():
     candidates = {"true FER crop (ceiling)": true.astype(int), "YuNet box as it is": raw[:, :4].round().astype(int),
                   "fitted square": box_crop(**fit),
                   "eye landmarks (fitted)": np.stack([eye_crop(r, **eye_fit) for r in raw])}
-    for ds in (0.9, 0.95, 1.0, 1.05, 1.1):  # a grid around the fit
-        for dy in (-0.06, -0.03, 0.0, 0.03):
-            candidates[f"square scale {ds:.2f}x fit, dy {fit['dy'] + dy:+.3f}"] = \
-                box_crop(ds * fit["scale"], fit["dx"], fit["dy"] + dy)
+    grid = {}
+    for ds in (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1):  # a grid around the fit
+        for dy in (-0.06, -0.03, 0.0, 0.03, 0.06):
+            name = f"square scale {ds:.2f}x fit, dy {fit['dy'] + dy:+.3f}"
+            grid[name] = {"scale": ds * fit["scale"], "dx": fit["dx"], "dy": fit["dy"] + dy}
+            candidates[name] = box_crop(**grid[name])
     y = np.array([f[4] for f in found])
-    rows = []
+    rows, right = [], {}
     for name, boxes in candidates.items():
         crops = np.concatenate([crop_faces(g, b[None], 0.0) for (g, *_), b in zip(found, boxes)])
-        acc = float((clf(crops).argmax(1) == y).mean())
+        right[name] = torch.from_numpy(clf(crops).argmax(1) == y)
         diff = float(np.mean([np.abs(c[0].astype(float) - f[3]).mean() for c, f in zip(crops, found)]))
-        rows.append({"crop": name, "accuracy": round(acc, 4), "pixel_abs_diff": round(diff, 2)})
+        rows.append({"crop": name, "accuracy": round(float(right[name].double().mean()), 4),
+                     "pixel_abs_diff": round(diff, 2),
+                     "minus_fitted": round(float((right[name].double() - right["fitted square"].double()).mean()), 4),
+                     "minus_fitted_se": round(paired_se(right[name], right["fitted square"]), 4)})
         print(rows[-1], file=sys.stderr)
+    best = max((r for r in rows if r["crop"] in grid), key=lambda r: r["accuracy"])
     write("live_crop_cpu", {"faces": len(faces), "found": len(found), "fit": {k: round(v, 4) for k, v in fit.items()},
-                            "eye_fit": {k: round(v, 4) for k, v in eye_fit.items()}, "candidates": rows},
+                            "eye_fit": {k: round(v, 4) for k, v in eye_fit.items()},
+                            "best_of_grid": {**best, **{k: round(v, 4) for k, v in grid[best["crop"]].items()}},
+                            "candidates": rows},
           note=f"model {args.model}; FER-2013 validation faces (never trained on) pasted at 96-240 px into noisy "
                f"640x480 frames; YuNet on a {YUNET_WIDTH}-px-wide copy, score {YUNET_SCORE}")
 

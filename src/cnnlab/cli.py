@@ -348,8 +348,9 @@ def add_train(sub) -> None:
 
 def run_train(args) -> int:
     from cnnlab.engine.train import train
+    from cnnlab.runs import initial_weights
     cfg = config_from_args(args, args.dataset)
-    result = train(cfg)
+    result = train(cfg, init_model=initial_weights(cfg))
     if result and not result.get("stopped") and not cfg.quiet:
         print_json({k: result[k] for k in ("accuracy", "precision_macro", "recall_macro", "f1_macro", "params_total",
                                            "best_epoch") if k in result})

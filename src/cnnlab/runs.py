@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from cnnlab.engine.runfolder import RunFolder
-from cnnlab.errors import UsageError
+from cnnlab.errors import DataError, UsageError
 
 
 def shipped_cards() -> list[dict]:
@@ -98,3 +98,36 @@ def param_counts(model, ckpt: dict) -> tuple[int, int]:
     if hasattr(model, "params_total"):  # an .onnx file of an older export: its stored tensors
         return model.params_total, model.params_total
     return count_params(model), count_params(model, True)
+
+
+def initial_weights(cfg):
+    """The `init_model` hook of `engine.train` for --init (cfg.init: a run folder, .pt or .h5 file, or shipped name):
+    it copies that model's weights into the new run's model. The model is read here, so a wrong reference, another
+    architecture or another dataset stops the command before its data loads; weights of another width stop it
+    before the first step. None without --init."""
+    if not cfg.init:
+        return None
+    ref = cfg.init
+    try:
+        source, ckpt = load_model(ref, "cpu", torch_only="--init copies PyTorch weights")
+    except (UsageError, DataError) as e:
+        raise UsageError(f"--init: {e}") from None
+    if ckpt["arch"] != cfg.model:
+        raise UsageError(f"--init {ref}: a {ckpt['arch']} model; this run trains {cfg.model}: give a {cfg.model} "
+                         f"model (or --model {ckpt['arch']})")
+    if ckpt.get("dataset") not in (None, cfg.dataset):
+        raise UsageError(f"--init {ref}: a {ckpt['dataset']} model; this run trains on {cfg.dataset}: give a model "
+                         f"trained on {cfg.dataset}")
+    state = source.state_dict()
+
+    def init_model(model) -> None:
+        try:
+            model.load_state_dict(state)
+        except RuntimeError:
+            kwargs = {k: v for k, v in ckpt.get("model_kwargs", {}).items() if k not in ("mean", "std")}
+            raise UsageError(f"--init {ref}: its weights do not fit this run's model (its model_kwargs {kwargs}); "
+                             "give the same --width and model arguments") from None
+        from cnnlab.engine.logging import log
+        log(f"weights from --init {ref}", cfg.quiet)
+
+    return init_model

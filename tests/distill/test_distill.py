@@ -382,6 +382,9 @@ def test_bad_teacher_and_options_are_refused(pipeline, tmp_path, capsys):
     code, err = fails("distill", "teacher", "--weights", tmp_path / "emnist.pt", "--arch", "resnet18", "--out",
                       tmp_path / "t", *SLICE)
     assert code == 2 and "not resnet18 weights" in err and "missing keys: bn1.bias" in err and "unexpected keys" in err
+    for command, said in (("teacher", "a teacher starts from --weights"), ("compare", "fine-tune one student")):
+        code, err = fails("distill", command, "--init", teacher, "--out", tmp_path / command, *SLICE)
+        assert code == 2 and said in err and err.count("\n") == 1 and not (tmp_path / command).exists(), err
 
 
 @pytest.mark.data

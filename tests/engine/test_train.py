@@ -389,3 +389,28 @@ def test_ddp_two_cpu_processes(emnist_sample, tmp_path):
     assert len(rows) == 2 and float(rows[1]["train_loss"]) < float(rows[0]["train_loss"])
     m = json.loads((run / "metrics.json").read_text())
     assert m["num_samples"] == 400 and m["accuracy"] > 0.2
+
+
+def test_init_starts_from_another_runs_weights_and_refuses_a_model_they_do_not_fit(cnn_run, emnist_sample,
+                                                                                     tmp_path):
+    """--init copies a run's weights into the new run's model before its first step (a fine-tune: one step at a
+    vanishing rate leaves them as they were, where a run without --init starts elsewhere), records itself in
+    config.json, and refuses in one line, before any training, a model of another architecture or width and a
+    reference that is no model."""
+    common = ["--data", emnist_sample, "--epochs", "1", "--max-steps", "1", "--optimizer", "sgd", "--lr", "1e-12",
+              *SMALL]
+    train_here("emnist", "--out", tmp_path / "ft", "--init", cnn_run, *common)
+    train_here("emnist", "--out", tmp_path / "fresh", *common)
+    source = torch.load(cnn_run / "best.pt", weights_only=False)["model"]
+    tuned = torch.load(tmp_path / "ft" / "last.pt", weights_only=False)["model"]
+    fresh = torch.load(tmp_path / "fresh" / "last.pt", weights_only=False)["model"]
+    weights = [k for k, v in source.items() if k.endswith("weight") and v.dim() > 1]
+    assert weights and all(torch.allclose(tuned[k], source[k], atol=1e-6) for k in weights)
+    assert not any(torch.allclose(fresh[k], source[k], atol=1e-3) for k in weights)
+    assert json.loads((tmp_path / "ft" / "config.json").read_text())["init"] == str(cnn_run)
+    for extra, says in ((["--model", "mlp"], "a cnn model; this run trains mlp"), (["--width", "8"], "--width"),
+                        (["--init", tmp_path / "nothing"], "--init: ")):
+        argv = ["train", "emnist", "--out", tmp_path / "refused", "--init", cnn_run, *common, *map(str, extra)]
+        r = cnnlab(*argv, check=False)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and says in r.stderr, r.stderr
+        assert not (tmp_path / "refused").exists()

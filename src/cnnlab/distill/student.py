@@ -233,12 +233,14 @@ def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau
     Returns the engine's result (test metrics)."""
     from cnnlab.engine.optim import class_weights
     from cnnlab.engine.train import load_splits, train
+    from cnnlab.runs import initial_weights
     check(alpha, tau)
+    init_model = initial_weights(cfg)  # --init: read now, so a wrong one stops before the teacher's work
     out = Path(cfg.out)
     if teacher in (None, "", "none"):
         labels_only = {"teacher": "none", "alpha": 1.0, "tau": None, "t2_scale": False, "loss": "cross-entropy"}
         _record(out, labels_only, cfg.resume)
-        return train(cfg)
+        return train(cfg, init_model=init_model)
     info = distill_info(teacher, alpha, tau, t2_scale, teacher_flip, teacher_targets, teacher_views)
     RunFolder(out).prepare(cfg.resume)  # a typo in --out or --resume is refused before the teacher's work,
     if cfg.resume:
@@ -250,5 +252,5 @@ def train_student(cfg: TrainConfig, teacher: str | None, alpha: float = 0.5, tau
                   "hard_term_class_weights": cfg.class_weights,
                   "loss": "alpha*H(y, softmax(z_s)) + (1-alpha)*H(softmax(z_t/tau), softmax(z_s/tau))"
                           + (" * tau^2" if t2_scale else "")}, cfg.resume)
-    return train(cfg, loss_fn=make_loss(logits_of, alpha, tau, t2_scale, weight),
+    return train(cfg, loss_fn=make_loss(logits_of, alpha, tau, t2_scale, weight), init_model=init_model,
                  augment_fn=getattr(logits_of, "augment_fn", None))

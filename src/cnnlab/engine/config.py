@@ -97,6 +97,9 @@ class TrainConfig:
                                   check=(lambda v: v > 0, "a positive number of steps"), run=True)
     resume: bool = param(False, help="continue the run in --out from its last.pt (an error when there is none)",
                          run=True)
+    init: str | None = param(help="start from the weights of this model (run folder, .pt or .h5 file, or shipped name) "
+                                  "of the same model, classes and input: a fine-tune, with a new optimiser and "
+                                  "schedule", run=True)
     quiet: bool = param(False, help="no progress bars or per-epoch lines; the final line (test accuracy and run "
                                     "folder) is still printed", run=True)
 
@@ -173,7 +176,7 @@ MODEL_KWARGS = {
 OPTIONS = ("data", "out", "recipe", "model", "epochs", "batch_size", "lr", "weight_decay", "model_kwargs.dropout",
            "model_kwargs.width", "optimizer", "schedule", "label_smoothing", "precision", "ema", "tta",
            "class_weights", "no_augment", "param_budget", "set", "seed", "device", "val_fraction", "limit_train",
-           "limit_test", "cache_dir", "download", "checkpoint_steps", "max_steps", "resume", "quiet")
+           "limit_test", "cache_dir", "download", "checkpoint_steps", "max_steps", "resume", "init", "quiet")
 
 
 def option(name: str) -> str:

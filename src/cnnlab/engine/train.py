@@ -28,7 +28,7 @@ from cnnlab.engine.logging import TensorBoard, log, progress
 from cnnlab.engine.metrics import classification_metrics
 from cnnlab.engine.optim import class_weights, make_ema, make_optimizer, make_schedule
 from cnnlab.engine.runfolder import RunFolder, history_row, model_description
-from cnnlab.errors import RunError
+from cnnlab.errors import RunError, UsageError
 from cnnlab.models import registry
 from cnnlab.models.common import count_params
 from cnnlab.page.numbers import number
@@ -64,7 +64,8 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None, augment_fn=None) -> d
 
     Optional hooks (e.g. for knowledge distillation and pretrained weights): `loss_fn(logits, targets, images,
     indices)` replaces the cross-entropy (`images` the augmented float batch, `indices` its rows in the training
-    split); `init_model(model)` is called once on a new run's freshly built model, before the optimiser is made;
+    split); `init_model(model)` is called once on a new run's freshly built model, before the optimiser is made
+    (`cnnlab.runs.initial_weights(cfg)` makes the one of --init, which needs it);
     `augment_fn(indices, generator)` replaces the augmentation: it returns the float batch of those training rows.
     """
     cfg.check()  # a config made in code (dataclasses.replace) meets the same checks as one from the command line
@@ -72,6 +73,8 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None, augment_fn=None) -> d
     run = RunFolder(cfg.out)
     state = run.prepare(cfg.resume, {k: getattr(cfg, k) for k in RESUME_KEYS})
     quiet = cfg.quiet or not procs.is_main
+    if cfg.init and init_model is None:
+        raise UsageError(f"--init {cfg.init}: this command trains its models from their start; leave --init out")
     dev, cuda = procs.device, procs.device.type == "cuda"
     if cuda:
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels once
