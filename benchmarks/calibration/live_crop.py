@@ -11,7 +11,7 @@ runs it (on a copy YUNET_WIDTH px wide); for every found face we know the true F
 
     PYTHONPATH=src python -m benchmarks.calibration.live_crop [--model fer2013-vgg|RUN_DIR] [--faces 700]
 
-Writes benchmarks/results/live_crop_cpu.json. YUNET_CROP in cnnlab/live/detect.py takes its values from here.
+Writes benchmarks/results/live_crop_cpu.json. YUNET_CROP in cnnlab/live/detect.py took its values from here.
 """
 
 from __future__ import annotations
@@ -84,15 +84,17 @@ def main():
             grid[name] = {"scale": ds * fit["scale"], "dx": fit["dx"], "dy": fit["dy"] + dy}
             candidates[name] = box_crop(**grid[name])
     y = np.array([f[4] for f in found])
-    rows, right = [], {}
+    right, pixels = {}, {}
     for name, boxes in candidates.items():
         crops = np.concatenate([crop_faces(g, b[None], 0.0) for (g, *_), b in zip(found, boxes)])
         right[name] = torch.from_numpy(clf(crops).argmax(1) == y)
-        diff = float(np.mean([np.abs(c[0].astype(float) - f[3]).mean() for c, f in zip(crops, found)]))
-        rows.append({"crop": name, "accuracy": round(float(right[name].double().mean()), 4),
-                     "pixel_abs_diff": round(diff, 2),
-                     "minus_fitted": round(float((right[name].double() - right["fitted square"].double()).mean()), 4),
-                     "minus_fitted_se": round(paired_se(right[name], right["fitted square"]), 4)})
+        pixels[name] = float(np.mean([np.abs(c[0].astype(float) - f[3]).mean() for c, f in zip(crops, found)]))
+    fitted, rows = right["fitted square"], []
+    for name, r in right.items():
+        rows.append({"crop": name, "accuracy": round(float(r.double().mean()), 4),
+                     "pixel_abs_diff": round(pixels[name], 2),
+                     "minus_fitted": round(float((r.double() - fitted.double()).mean()), 4),
+                     "minus_fitted_se": round(paired_se(r, fitted), 4)})
         print(rows[-1], file=sys.stderr)
     best = max((r for r in rows if r["crop"] in grid), key=lambda r: r["accuracy"])
     write("live_crop_cpu", {"faces": len(faces), "found": len(found), "fit": {k: round(v, 4) for k, v in fit.items()},
