@@ -497,6 +497,9 @@ def run_compare(args) -> int:
     from cnnlab.engine.config import check_resumable
     from cnnlab.experiments.emnist import compare
     cfg = config_from_args(args, args.dataset)
+    if cfg.init:
+        raise UsageError(f"--init {cfg.init}: compare trains each model from its start; fine-tune one model with "
+                         "cnnlab train --init")
     check_resumable(cfg.out, cfg.resume)
     result = compare(cfg, Path(args.out))
     if not result.get("stopped"):

@@ -414,3 +414,6 @@ def test_init_starts_from_another_runs_weights_and_refuses_a_model_they_do_not_f
         r = cnnlab(*argv, check=False)
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and says in r.stderr, r.stderr
         assert not (tmp_path / "refused").exists()
+    r = cnnlab("compare", "emnist", "--out", tmp_path / "refused", "--init", cnn_run, *common, check=False)
+    assert r.returncode == 2 and r.stderr.startswith("error: --init ") and "cnnlab train --init" in r.stderr, r.stderr
+    assert not (tmp_path / "refused").exists()
