@@ -100,6 +100,14 @@ def param_counts(model, ckpt: dict) -> tuple[int, int]:
     return count_params(model), count_params(model, True)
 
 
+def validation_split(config: dict) -> tuple | None:
+    """What decides which training faces a run holds out for validation: (split seed, share, training subset)."""
+    if not config:
+        return None
+    seed = config.get("split_seed") if config.get("split_seed") is not None else config.get("seed")
+    return seed, config.get("val_fraction"), config.get("limit_train")
+
+
 def initial_weights(cfg):
     """The `init_model` hook of `engine.train` for --init (cfg.init: a run folder, .pt or .h5 file, or shipped name):
     it copies that model's weights into the new run's model. The model is read here, so a wrong reference, another
@@ -119,6 +127,13 @@ def initial_weights(cfg):
         raise UsageError(f"--init {ref}: a {ckpt['dataset']} model; this run trains on {cfg.dataset}: give a model "
                          f"trained on {cfg.dataset}")
     state = source.state_dict()
+    split = validation_split(ckpt.get("config") or {})
+    if split and split != validation_split(cfg.to_dict()):
+        from cnnlab.engine.logging import log
+        log(f"note: --init {ref} held out another validation split when it trained (split seed {split[0]}, val "
+            f"fraction {split[1]}, limit_train {split[2]}); this run's validation faces may include faces it "
+            f"learnt, so its validation accuracy would flatter the model: pass --set split_seed={split[0]} (and "
+            "the same --val-fraction and --limit-train) to keep them apart")
 
     def init_model(model) -> None:
         try:

@@ -414,6 +414,11 @@ def test_init_starts_from_another_runs_weights_and_refuses_a_model_they_do_not_f
         r = cnnlab(*argv, check=False)
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and says in r.stderr, r.stderr
         assert not (tmp_path / "refused").exists()
+    # a source trained beside another validation split is named, with the option that keeps the splits apart
+    r = cnnlab("train", "emnist", "--out", tmp_path / "seed1", "--init", cnn_run, "--seed", "1", *common)
+    assert "note: --init" in r.stderr and "--set split_seed=0" in r.stderr, r.stderr
+    assert "note: --init" not in cnnlab("train", "emnist", "--out", tmp_path / "same", "--init", cnn_run,
+                                        *common).stderr
     r = cnnlab("compare", "emnist", "--out", tmp_path / "refused", "--init", cnn_run, *common, check=False)
     assert r.returncode == 2 and r.stderr.startswith("error: --init ") and "cnnlab train --init" in r.stderr, r.stderr
     assert not (tmp_path / "refused").exists()
