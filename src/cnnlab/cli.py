@@ -494,12 +494,10 @@ def add_compare(sub) -> None:
 
 
 def run_compare(args) -> int:
-    from cnnlab.engine.config import check_resumable
+    from cnnlab.engine.config import check_resumable, refuse_init
     from cnnlab.experiments.emnist import compare
     cfg = config_from_args(args, args.dataset)
-    if cfg.init:
-        raise UsageError(f"--init {cfg.init}: compare trains each model from its start; fine-tune one model with "
-                         "cnnlab train --init")
+    refuse_init(cfg, "compare trains each model from its start; fine-tune one model with cnnlab train --init")
     check_resumable(cfg.out, cfg.resume)
     result = compare(cfg, Path(args.out))
     if not result.get("stopped"):

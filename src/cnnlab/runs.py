@@ -115,6 +115,7 @@ def initial_weights(cfg):
     before the first step. None without --init."""
     if not cfg.init:
         return None
+    from cnnlab.engine.logging import log
     ref = cfg.init
     try:
         source, ckpt = load_model(ref, "cpu", torch_only="--init copies PyTorch weights")
@@ -129,7 +130,6 @@ def initial_weights(cfg):
     state = source.state_dict()
     split = validation_split(ckpt.get("config") or {})
     if split and split != validation_split(cfg.to_dict()):
-        from cnnlab.engine.logging import log
         log(f"note: --init {ref} held out another validation split when it trained (split seed {split[0]}, val "
             f"fraction {split[1]}, limit_train {split[2]}); this run's validation faces may include faces it "
             f"learnt, so its validation accuracy would flatter the model: pass --set split_seed={split[0]} (and "
@@ -142,7 +142,6 @@ def initial_weights(cfg):
             kwargs = {k: v for k, v in ckpt.get("model_kwargs", {}).items() if k not in ("mean", "std")}
             raise UsageError(f"--init {ref}: its weights do not fit this run's model (its model_kwargs {kwargs}); "
                              "give the same --width and model arguments") from None
-        from cnnlab.engine.logging import log
         log(f"weights from --init {ref}", cfg.quiet)
 
     return init_model

@@ -66,12 +66,10 @@ def run_teacher(args) -> int:
     from cnnlab.distill import teacher as teacher_training
     from cnnlab.experiments.distill import FINETUNE, PROBE
     from cnnlab.models.zoo import check_weights
-    from cnnlab.engine.config import check_resumable
+    from cnnlab.engine.config import check_resumable, refuse_init
     check_weights(int(args.teacher_arch.removeprefix("resnet")), args.weights)
     cfg = config(args, PROBE if args.mode == "linear-probe" else FINETUNE, model=args.teacher_arch)
-    if cfg.init:
-        raise UsageError(f"--init {cfg.init}: a teacher starts from --weights (ImageNet, a file, or none); leave "
-                         "--init out")
+    refuse_init(cfg, "a teacher starts from --weights (ImageNet, a file, or none); leave --init out")
     check_resumable(cfg.out, cfg.resume)
     size = args.image_size or teacher_training.default_image_size(args.weights)
     scale = args.backbone_lr_scale if args.mode == "finetune" else 1.0
@@ -115,12 +113,11 @@ def run_sweep(args) -> int:
 def run_compare(args) -> int:
     from cnnlab.distill.compare import compare
     from cnnlab.models.zoo import check_weights
-    from cnnlab.engine.config import check_resumable
+    from cnnlab.engine.config import check_resumable, refuse_init
     check_weights(int(args.teacher_arch.removeprefix("resnet")), args.weights)
     cfg = config(args)
-    if cfg.init:
-        raise UsageError(f"--init {cfg.init}: distill compare trains its teacher and students from their start; "
-                         "fine-tune one student with cnnlab distill student --init")
+    refuse_init(cfg, "distill compare trains its teacher and students from their start; fine-tune one student "
+                     "with cnnlab distill student --init")
     check_resumable(cfg.out, cfg.resume)
     result = compare(cfg, Path(args.out), teacher_arch=args.teacher_arch, weights=args.weights,
                      image_size=args.image_size, probe_epochs=args.probe_epochs,

@@ -309,6 +309,12 @@ def check_resumable(out, resume: bool) -> None:
                          "check --out, or leave out --resume to start")
 
 
+def refuse_init(cfg: TrainConfig, why: str) -> None:
+    """A command that starts its models from their own weights refuses --init in one line saying `why`."""
+    if cfg.init:
+        raise UsageError(f"--init {cfg.init}: {why}")
+
+
 # What config.json says of the machine and versions (a part of cnnlab.environment's description).
 RUN_ENVIRONMENT = ("cnnlab", "torch", "torchvision", "python", "platform", "git_commit", "cuda_device",
                    "distributed_backend")

@@ -22,13 +22,13 @@ from cnnlab import data as datasets
 from cnnlab.data import augment
 from cnnlab.data.tensors import TensorData, batch_indices, limit, stratified_split, to_float
 from cnnlab.engine import distributed
-from cnnlab.engine.config import RESUME_KEYS, TrainConfig, save_config
+from cnnlab.engine.config import RESUME_KEYS, TrainConfig, refuse_init, save_config
 from cnnlab.engine.evaluate import autocast, cpu_has_fast_bf16, evaluate, uses_bf16
 from cnnlab.engine.logging import TensorBoard, log, progress
 from cnnlab.engine.metrics import classification_metrics
 from cnnlab.engine.optim import class_weights, make_ema, make_optimizer, make_schedule
 from cnnlab.engine.runfolder import RunFolder, history_row, model_description
-from cnnlab.errors import RunError, UsageError
+from cnnlab.errors import RunError
 from cnnlab.models import registry
 from cnnlab.models.common import count_params
 from cnnlab.page.numbers import number
@@ -73,8 +73,8 @@ def train(cfg: TrainConfig, loss_fn=None, init_model=None, augment_fn=None) -> d
     run = RunFolder(cfg.out)
     state = run.prepare(cfg.resume, {k: getattr(cfg, k) for k in RESUME_KEYS})
     quiet = cfg.quiet or not procs.is_main
-    if cfg.init and init_model is None:
-        raise UsageError(f"--init {cfg.init}: this command trains its models from their start; leave --init out")
+    if init_model is None:
+        refuse_init(cfg, "this command trains its models from their start; leave --init out")
     dev, cuda = procs.device, procs.device.type == "cuda"
     if cuda:
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels once
