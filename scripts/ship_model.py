@@ -92,6 +92,13 @@ def main():
                            + (", each over the face and its mirror" if kd.get("teacher_flip") else ""),
                            **{k: kd.get(k) for k in ("alpha", "tau", "t2_scale", "teacher_targets", "loss")},
                            **({"teacher_views": kd["teacher_views"]} if "teacher_views" in kd else {})}
+    soup = run / "soup.json"
+    if soup.exists():  # a model soup: which models were averaged, chosen how
+        soup = json.loads(soup.read_text())
+        card["soup"] = {"method": soup["method"], "models": [i["model"] for i in soup["ingredients"] if i["in_soup"]],
+                        "left_out": [i["model"] for i in soup["ingredients"] if not i["in_soup"]],
+                        "val_acc": soup["val_acc"], "ingredients_val_acc": {i["model"]: i["val_acc"]
+                                                                            for i in soup["ingredients"]}}
     to = Path(args.to)
     to.mkdir(parents=True, exist_ok=True)
     torch.save(keep, to / f"{args.name}.pt")

@@ -12,7 +12,7 @@ FLOORS = {"errors": 0, "atomic": 0, "clikit": 0, "plots": 0, "environment": 0, "
           "page": 0,
           "data": 1, "models": 1,
           "engine": 2,
-          "export": 3, "runs": 3, "kerasfile": 3,
+          "export": 3, "runs": 3, "kerasfile": 3, "soup": 3,
           "theory": 4, "live": 4, "report": 4, "experiments": 4, "distill": 4, "photo": 4, "visualize": 4,
           "shipped": 4,
           "handin": 5, "notebook_helpers": 5, "cli": 5, "tools_cli": 5, "__main__": 5, "__init__": 5}

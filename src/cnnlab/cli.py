@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval(sub)
     add_predict(sub)
     add_compare(sub)
+    add_soup(sub)
     add_demo(sub)
     add_models(sub)
     add_recipes(sub)
@@ -502,6 +503,37 @@ def run_compare(args) -> int:
     result = compare(cfg, Path(args.out))
     if not result.get("stopped"):
         print((Path(args.out) / "comparison.md").read_text())
+    return 0
+
+
+def add_soup(sub) -> None:
+    p = sub.add_parser("soup", help="average the weights of models fine-tuned from one start (a model soup): one "
+                                    "model, as fast as each", formatter_class=Formatter,
+                       description="A model soup (Wortsman et al. 2022): the weights of fine-tunes of one model "
+                                   "(cnnlab train --init), averaged into one model of the same size and speed. Each "
+                                   "model is scored on the validation split they all held out; the soup is written "
+                                   "as a run folder (best.pt, soup.json, metrics.json on the test split) that every "
+                                   "command taking a MODEL reads.")
+    p.add_argument("models", nargs="+", metavar="MODEL",
+                   help="two or more run folders, .pt or .h5 files or shipped names of one architecture and width, "
+                        "trained on one dataset with one validation split")
+    p.add_argument("--data", required=True, help="the models' dataset folder (its train split gives validation)")
+    p.add_argument("--out", required=True, help="new run folder to write the soup into")
+    p.add_argument("--greedy", action="store_true",
+                   help="add the models best first, keeping each only if validation accuracy does not drop "
+                        "(default: average them all)")
+    add_device(p)
+    p.add_argument("--cache-dir", help=CACHE_HELP)
+    p.add_argument("--quiet", action="store_true", help="print only the result")
+    p.set_defaults(func=run_soup)
+
+
+def run_soup(args) -> int:
+    from cnnlab.soup import soup
+    result = soup(args.models, args.data, args.out, greedy=args.greedy, cache_dir=args.cache_dir,
+                  device=args.device, quiet=args.quiet)
+    print_json({"val_acc": result["val_acc"], "models": [i["model"] for i in result["ingredients"] if i["in_soup"]],
+                **{k: result["test"][k] for k in ("accuracy", "precision_macro", "recall_macro", "f1_macro")}})
     return 0
 
 
