@@ -76,6 +76,8 @@ def describe(ref: str, ckpt: dict) -> dict:
     shipped = json.loads(card.read_text()) if folder.suffix == ".pt" and card.exists() else {}
     if machine := shipped.get("training", {}).get("machine"):
         info["trained_on"] = machine
+    if "soup" in shipped:  # weights averaged, not trained: its config is the first ingredient's
+        info |= {"epochs": None, "seed": None, "soup": ",".join(shipped["soup"]["models"])}
     if (folder / "distill.json").exists():
         kd = json.loads((folder / "distill.json").read_text())
         info |= {k: kd.get(k) for k in ("teacher", "alpha", "tau", "t2_scale", "teacher_targets", "teacher_views")}

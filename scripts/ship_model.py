@@ -93,8 +93,11 @@ def main():
                            **{k: kd.get(k) for k in ("alpha", "tau", "t2_scale", "teacher_targets", "loss")},
                            **({"teacher_views": kd["teacher_views"]} if "teacher_views" in kd else {})}
     soup = run / "soup.json"
-    if soup.exists():  # a model soup: which models were averaged, chosen how
+    if soup.exists():  # a model soup: which models were averaged, chosen how; no training of its own
         soup = json.loads(soup.read_text())
+        card["training"] = {"epochs": None, "train_seconds": None, "machine": card["training"]["machine"],
+                            "torch": env["torch"], "note": args.note}
+        card["checkpoint_chosen_on"] += ": each ingredient's checkpoint, and which went into the soup"
         card["soup"] = {"method": soup["method"], "models": [i["model"] for i in soup["ingredients"] if i["in_soup"]],
                         "left_out": [i["model"] for i in soup["ingredients"] if not i["in_soup"]],
                         "val_acc": soup["val_acc"], "ingredients_val_acc": {i["model"]: i["val_acc"]

@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from conftest import FER, cnnlab
+from conftest import FER, ROOT, cnnlab
+
+from cnnlab.runs import shipped_cards
 
 
 def test_models_lists_the_shipped_fer_model_with_its_card():
@@ -12,7 +14,12 @@ def test_models_lists_the_shipped_fer_model_with_its_card():
     card = next(c for c in cards if c["name"] == "fer2013-vgg")
     assert card["dataset"] == "fer2013" and len(card["classes"]) == 7
     assert {"accuracy", "f1_macro"} <= set(card["metrics"]) and card["command"].startswith(
-        ("cnnlab train fer2013", "cnnlab distill student --dataset fer2013"))
+        ("cnnlab train fer2013", "cnnlab distill student --dataset fer2013", "cnnlab soup "))
+    full = next(c for c in shipped_cards() if c["name"] == "fer2013-vgg")
+    if "soup" in full:  # a soup names its ingredients, each in the repository and in its command, to re-run it
+        assert full["soup"]["models"] and set(full["soup"]["models"]) <= set(full["soup"]["ingredients_val_acc"])
+        for model in full["soup"]["models"] + full["soup"]["left_out"]:
+            assert (ROOT / model).exists() and model in full["command"], model
 
 
 @pytest.mark.data
