@@ -7,6 +7,7 @@ nothing that chose it)."""
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 
@@ -88,16 +89,17 @@ def soup(refs: list[str], data: str, out: str, greedy: bool = False, cache_dir: 
     def val_accuracy(model) -> float:
         return evaluate(model.to(dev), val_set, dev, batch_size, tta)["acc"]
 
-    def mix(members: list[int]) -> torch.nn.Module:
-        model = found[members[0]][1]
-        model.load_state_dict(average([states[i] for i in members]))
-        return model
-
-    states = [{k: v.clone() for k, v in m.state_dict().items()} for _, m, _ in found]
     scores = []
     for ref, model, _ in found:
         scores.append(val_accuracy(model))
         log(f"{ref}: validation accuracy {scores[-1]:.4f}", quiet)
+    states = [m.state_dict() for _, m, _ in found]
+    soup_model = copy.deepcopy(found[0][1])  # each mix is loaded into this copy; the ingredients stay as they are
+
+    def mix(members: list[int]) -> torch.nn.Module:
+        soup_model.load_state_dict(average([states[i] for i in members]))
+        return soup_model
+
     order = sorted(range(len(found)), key=lambda i: -scores[i])
     if greedy:  # best first; keep an ingredient only if the average does not lose validation accuracy
         members, best = [order[0]], scores[order[0]]
